@@ -1,0 +1,105 @@
+// BS3LNet: train the blind-spot network on one scene and score every pixel.
+// Torch-free interface; the network itself is in model.h.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "bs3l/cube.h"
+
+namespace bs3l {
+
+struct ModelConfig {
+  int bands = 0;
+  int features = 64;
+  int blocks = 2;
+  bool instance_norm = false;  // false: batch norm, as the paper
+};
+
+enum class TrainMode {
+  Faithful,  // the paper's protocol: 19x19 patches, one per pixel and epoch
+  Fast       // whole-scene/tile passes with many blind spots each step
+};
+
+// Called during training with the fraction done and the latest loss;
+// returning false cancels (train() then throws Cancelled).
+using Progress = std::function<bool(double fraction, double loss)>;
+
+struct Cancelled : Error {
+  Cancelled() : Error("cancelled") {}
+};
+
+struct TrainOptions {
+  TrainMode mode = TrainMode::Fast;
+  ModelConfig model;  // bands taken from the cube
+  Normalize normalize = Normalize::MinMax;
+  // Optimiser (paper: Adam, lr 1e-4, betas 0.5/0.999, weight decay 1e-5).
+  double lr = 1e-4, beta1 = 0.5, beta2 = 0.999, weight_decay = 1e-5;
+  // Blind spots (paper: 19x19 patch, ratio 0.9 -> 37 spots, 5x5 window).
+  int patch = 19;
+  double ratio = 0.9;
+  int window = 5;
+  // Faithful mode.
+  int epochs = 1000;
+  int batch_size = 100;
+  bool fixed_masks = false;  // the official code draws masks once
+  // Fast mode.
+  int steps = 300;
+  double fast_lr = 1e-3;  // peak of the cosine schedule
+  int tile = 128;          // training tile edge; whole scene if smaller
+  // Common.
+  uint64_t seed = 1;
+  int threads = 0;             // 0: all cores
+  std::string device = "cpu";  // cpu, cuda, cuda:N, auto
+  bool deterministic = false;
+  Progress progress;
+};
+
+// A trained network plus what is needed to apply it to another scene.
+class Model {
+ public:
+  Model();
+  ~Model();
+  Model(Model &&) noexcept;
+  Model &operator=(Model &&) noexcept;
+
+  const ModelConfig &config() const;
+  const Scaling &scaling() const;
+  std::string device() const;
+  double final_loss() const;
+
+  struct Impl;
+  Impl &impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+Model train(const Cube &cube, const TrainOptions &options);
+
+struct DetectOptions {
+  int tile = 256;  // output tile edge; a halo of the receptive field is added
+  std::string device;  // empty: the model's device
+  bool want_background = false;
+};
+
+struct Detection {
+  std::vector<float> score;       // rows*cols; NaN where the cube is invalid
+  std::vector<float> background;  // bands*rows*cols in the cube's units, if asked
+};
+
+Detection detect(const Model &model, const Cube &cube, const DetectOptions &options = {});
+
+void save_model(const Model &model, const std::string &path);
+Model load_model(const std::string &path, const std::string &device = "cpu");
+
+// Resolves "auto", "cpu", "cuda", "cuda:N"; throws Error if CUDA is asked for
+// and missing. `notice` receives a one-line message when auto falls back.
+std::string resolve_device(const std::string &name, std::string *notice = nullptr);
+
+// Sets LibTorch's intra-op threads (0: all cores) and flushes denormals.
+void configure_cpu(int threads);
+
+std::string version();
+
+}  // namespace bs3l

@@ -1,0 +1,48 @@
+// A hyperspectral cube in memory: float32, band-sequential [bands][rows][cols].
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bs3l {
+
+// Every error the library reports: one line, meant for the user.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Cube {
+  int bands = 0, rows = 0, cols = 0;
+  std::vector<float> data;     // bands*rows*cols, band-sequential
+  std::vector<uint8_t> valid;  // rows*cols, 1 = use the pixel; empty = all valid
+
+  Cube() = default;
+  Cube(int b, int r, int c) : bands(b), rows(r), cols(c), data(size_t(b) * r * c, 0.f) {}
+
+  size_t pixels() const { return size_t(rows) * cols; }
+  float &at(int b, int r, int c) { return data[(size_t(b) * rows + r) * cols + c]; }
+  float at(int b, int r, int c) const { return data[(size_t(b) * rows + r) * cols + c]; }
+  bool is_valid(size_t pixel) const { return valid.empty() || valid[pixel] != 0; }
+  size_t valid_count() const;
+};
+
+// Throws Error unless the cube can be trained on / scored: sizes consistent,
+// at least `min_bands` bands, at least one valid pixel, finite valid values.
+void check_cube(const Cube &cube, int min_bands = 2);
+
+
+enum class Normalize { None, MinMax, ZScore };
+Normalize parse_normalize(const std::string &name);
+std::string to_string(Normalize n);
+
+// Affine per-band transform x' = (x - offset[b]) * scale[b], fitted on the
+// valid pixels; stored with a model so another scene is scaled identically.
+struct Scaling {
+  Normalize kind = Normalize::None;
+  std::vector<float> offset, scale;  // one per band (MinMax: same value for all bands)
+  static Scaling fit(const Cube &cube, Normalize kind);
+  void apply(Cube &cube) const;
+};
+
+}  // namespace bs3l

@@ -1,0 +1,100 @@
+#include "bs3l/cube.h"
+
+#include <cmath>
+#include <limits>
+
+namespace bs3l {
+
+size_t Cube::valid_count() const {
+  if (valid.empty()) return pixels();
+  size_t n = 0;
+  for (uint8_t v : valid) n += v != 0;
+  return n;
+}
+
+void check_cube(const Cube &cube, int min_bands) {
+  if (cube.bands <= 0 || cube.rows <= 0 || cube.cols <= 0)
+    throw Error("empty cube (" + std::to_string(cube.bands) + " bands, " + std::to_string(cube.rows) +
+                "x" + std::to_string(cube.cols) + " pixels)");
+  if (cube.data.size() != size_t(cube.bands) * cube.pixels())
+    throw Error("cube data size does not match its dimensions");
+  if (!cube.valid.empty() && cube.valid.size() != cube.pixels())
+    throw Error("valid-pixel mask size does not match the cube");
+  if (cube.bands < min_bands)
+    throw Error("the cube has " + std::to_string(cube.bands) + " band(s); at least " +
+                std::to_string(min_bands) + " are needed");
+  if (cube.valid_count() == 0) throw Error("no valid pixel (everything is nodata or masked)");
+  const size_t n = cube.pixels();
+  for (int b = 0; b < cube.bands; ++b) {
+    const float *p = cube.data.data() + size_t(b) * n;
+    for (size_t i = 0; i < n; ++i)
+      if (cube.is_valid(i) && !std::isfinite(p[i]))
+        throw Error("band " + std::to_string(b + 1) + " has a non-finite value (NaN or Inf) at row " +
+                    std::to_string(i / cube.cols) + ", column " + std::to_string(i % cube.cols) +
+                    "; declare it nodata or mask it");
+  }
+}
+
+Normalize parse_normalize(const std::string &name) {
+  if (name == "none") return Normalize::None;
+  if (name == "minmax") return Normalize::MinMax;
+  if (name == "zscore") return Normalize::ZScore;
+  throw Error("unknown normalisation '" + name + "' (use none, minmax or zscore)");
+}
+
+std::string to_string(Normalize n) {
+  switch (n) {
+    case Normalize::None: return "none";
+    case Normalize::MinMax: return "minmax";
+    case Normalize::ZScore: return "zscore";
+  }
+  return "none";
+}
+
+Scaling Scaling::fit(const Cube &cube, Normalize kind) {
+  Scaling s;
+  s.kind = kind;
+  s.offset.assign(cube.bands, 0.f);
+  s.scale.assign(cube.bands, 1.f);
+  const size_t n = cube.pixels();
+  if (kind == Normalize::MinMax) {
+    // One global min/max for all bands, as the paper's map01: keeps the
+    // relative band magnitudes that the spectral shape carries.
+    double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
+    for (int b = 0; b < cube.bands; ++b)
+      for (size_t i = 0; i < n; ++i)
+        if (cube.is_valid(i)) {
+          const double v = cube.data[size_t(b) * n + i];
+          lo = std::min(lo, v), hi = std::max(hi, v);
+        }
+    const double range = hi > lo ? hi - lo : 1.0;
+    s.offset.assign(cube.bands, float(lo));
+    s.scale.assign(cube.bands, float(1.0 / range));
+  } else if (kind == Normalize::ZScore) {
+    for (int b = 0; b < cube.bands; ++b) {
+      double sum = 0, sq = 0;
+      size_t count = 0;
+      for (size_t i = 0; i < n; ++i)
+        if (cube.is_valid(i)) {
+          const double v = cube.data[size_t(b) * n + i];
+          sum += v, sq += v * v, ++count;
+        }
+      const double mean = sum / count, var = std::max(0.0, sq / count - mean * mean);
+      s.offset[b] = float(mean);
+      s.scale[b] = var > 0 ? float(1.0 / std::sqrt(var)) : 1.f;
+    }
+  }
+  return s;
+}
+
+void Scaling::apply(Cube &cube) const {
+  if (kind == Normalize::None) return;
+  if (int(offset.size()) != cube.bands) throw Error("scaling was fitted on a different band count");
+  const size_t n = cube.pixels();
+  for (int b = 0; b < cube.bands; ++b) {
+    float *p = cube.data.data() + size_t(b) * n;
+    for (size_t i = 0; i < n; ++i) p[i] = (p[i] - offset[b]) * scale[b];
+  }
+}
+
+}  // namespace bs3l

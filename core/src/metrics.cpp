@@ -1,0 +1,93 @@
+#include "bs3l/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "bs3l/cube.h"
+
+namespace bs3l {
+namespace {
+
+struct Labelled {
+  std::vector<double> score;
+  std::vector<bool> positive;
+  size_t pos = 0, neg = 0;
+};
+
+Labelled collect(const std::vector<float> &scores, const std::vector<int8_t> &truth) {
+  if (scores.size() != truth.size())
+    throw Error("scores and truth differ in size (" + std::to_string(scores.size()) + " vs " +
+                std::to_string(truth.size()) + " pixels)");
+  Labelled l;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (truth[i] < 0 || !std::isfinite(scores[i])) continue;  // nodata
+    l.score.push_back(scores[i]);
+    l.positive.push_back(truth[i] > 0);
+    (truth[i] > 0 ? l.pos : l.neg)++;
+  }
+  if (l.pos == 0 || l.neg == 0)
+    throw Error("the truth needs both anomaly and background pixels (found " + std::to_string(l.pos) +
+                " anomaly, " + std::to_string(l.neg) + " background)");
+  return l;
+}
+
+}  // namespace
+
+double roc_auc(const std::vector<float> &scores, const std::vector<int8_t> &truth) {
+  const Labelled l = collect(scores, truth);
+  std::vector<size_t> order(l.score.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return l.score[a] < l.score[b]; });
+  // Sum of the (tie-averaged) ranks of the positives: Mann-Whitney U.
+  double rank_sum = 0;
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j < order.size() && l.score[order[j]] == l.score[order[i]]) ++j;
+    const double mid_rank = (double(i + 1) + double(j)) / 2.0;
+    for (size_t k = i; k < j; ++k)
+      if (l.positive[order[k]]) rank_sum += mid_rank;
+    i = j;
+  }
+  const double p = double(l.pos), n = double(l.neg);
+  return (rank_sum - p * (p + 1) / 2) / (p * n);
+}
+
+RocReport roc_report(const std::vector<float> &scores, const std::vector<int8_t> &truth) {
+  Labelled l = collect(scores, truth);
+  const auto [lo, hi] = std::minmax_element(l.score.begin(), l.score.end());
+  const double min = *lo, range = *hi - *lo;
+  for (double &s : l.score) s = range > 0 ? (s - min) / range : 0.0;
+
+  std::vector<size_t> order(l.score.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return l.score[a] > l.score[b]; });
+
+  RocReport r;
+  r.positives = l.pos;
+  r.negatives = l.neg;
+  // Walk thresholds from high to low; each distinct score is one tau.
+  size_t tp = 0, fp = 0;
+  for (size_t i = 0; i < order.size();) {
+    const double tau = l.score[order[i]];
+    while (i < order.size() && l.score[order[i]] == tau) (l.positive[order[i++]] ? tp : fp)++;
+    r.curve.push_back({tau, double(tp) / l.pos, double(fp) / l.neg});
+  }
+  // AUC(D,F) over (0,0) .. curve .. (1,1); the tau areas over tau in [0,1].
+  double prev_pf = 0, prev_pd = 0;
+  for (const RocPoint &p : r.curve) {
+    r.auc_df += (p.pf - prev_pf) * (p.pd + prev_pd) / 2;
+    prev_pf = p.pf, prev_pd = p.pd;
+  }
+  r.auc_df += (1 - prev_pf) * (1 + prev_pd) / 2;
+  for (size_t k = 1; k < r.curve.size(); ++k) {
+    const RocPoint &a = r.curve[k - 1], &b = r.curve[k];
+    r.auc_dtau += (a.tau - b.tau) * (a.pd + b.pd) / 2;
+    r.auc_ftau += (a.tau - b.tau) * (a.pf + b.pf) / 2;
+  }
+  std::reverse(r.curve.begin(), r.curve.end());
+  return r;
+}
+
+}  // namespace bs3l

@@ -1,0 +1,225 @@
+// The network, the Model handle, saving/loading and device set-up.
+#include "bs3l/model.h"
+
+#include <ATen/Parallel.h>
+
+#include <sstream>
+#include <thread>
+
+#include "model_impl.h"
+
+namespace bs3l {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d conv3(int in, int out, bool bias) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(0).bias(bias));
+}
+
+nn::AnyModule norm(const ModelConfig &c) {
+  if (c.instance_norm) return nn::AnyModule(nn::InstanceNorm2d(nn::InstanceNorm2dOptions(c.features)));
+  return nn::AnyModule(nn::BatchNorm2d(c.features));
+}
+
+// conv-norm-ReLU-conv-norm with an identity skip.
+class ResBlockImpl : public nn::Module {
+ public:
+  explicit ResBlockImpl(const ModelConfig &c) {
+    const bool bias = c.instance_norm;  // a bias before batch norm is redundant
+    body = register_module("body", nn::Sequential(nn::ReflectionPad2d(1), conv3(c.features, c.features, bias),
+                                                  norm(c), nn::ReLU(), nn::ReflectionPad2d(1),
+                                                  conv3(c.features, c.features, bias), norm(c)));
+  }
+  torch::Tensor forward(torch::Tensor x) { return x + body->forward(x); }
+  nn::Sequential body{nullptr};
+};
+TORCH_MODULE(ResBlock);
+
+}  // namespace
+
+BS3LNetImpl::BS3LNetImpl(const ModelConfig &c) : config_(c) {
+  if (c.bands < 1 || c.features < 1 || c.blocks < 0)
+    throw Error("invalid network configuration (bands " + std::to_string(c.bands) + ", features " +
+                std::to_string(c.features) + ", blocks " + std::to_string(c.blocks) + ")");
+  const bool bias = c.instance_norm;
+  encoder = register_module("encoder", nn::Sequential(nn::ReflectionPad2d(1), conv3(c.bands, c.features, true),
+                                                      nn::ReLU()));
+  blocks = register_module("blocks", nn::Sequential());
+  for (int i = 0; i < c.blocks; ++i) blocks->push_back(ResBlock(c));
+  decoder = register_module("decoder", nn::Sequential(nn::ReflectionPad2d(1),
+                                                      conv3(c.features, c.features, bias), norm(c)));
+  head = register_module("head", nn::Sequential(nn::ReflectionPad2d(1), conv3(c.features, c.bands, true)));
+  reset_weights();
+}
+
+torch::Tensor BS3LNetImpl::forward(torch::Tensor x) {
+  x = encoder->forward(x);
+  torch::Tensor skip = x;
+  if (!blocks->is_empty()) x = blocks->forward(x);
+  x = decoder->forward(x) + skip;
+  return head->forward(x);
+}
+
+void BS3LNetImpl::reset_weights() {
+  torch::NoGradGuard no_grad;
+  for (auto &m : modules(/*include_self=*/false)) {
+    if (auto *conv = m->as<nn::Conv2d>()) {
+      conv->weight.normal_(0.0, 0.02);
+      if (conv->bias.defined()) conv->bias.zero_();
+    } else if (auto *bn = m->as<nn::BatchNorm2d>()) {
+      bn->weight.normal_(1.0, 0.02);
+      bn->bias.zero_();
+    }
+  }
+}
+
+int64_t parameter_count(nn::Module &m) {
+  int64_t n = 0;
+  for (const auto &p : m.parameters()) n += p.numel();
+  return n;
+}
+
+int64_t buffer_count(nn::Module &m) {
+  int64_t n = 0;
+  for (const auto &b : m.buffers()) n += b.numel();
+  return n;
+}
+
+int receptive_radius(const ModelConfig &c) { return 3 + 2 * c.blocks; }
+
+// ---- Model handle -------------------------------------------------------
+
+Model::Model() : impl_(std::make_unique<Impl>()) {}
+Model::~Model() = default;
+Model::Model(Model &&) noexcept = default;
+Model &Model::operator=(Model &&) noexcept = default;
+const ModelConfig &Model::config() const { return impl_->config; }
+const Scaling &Model::scaling() const { return impl_->scaling; }
+std::string Model::device() const { return impl_->device.str(); }
+double Model::final_loss() const { return impl_->final_loss; }
+
+// ---- devices and threads ------------------------------------------------
+
+std::string resolve_device(const std::string &name, std::string *notice) {
+  const bool cuda = torch::cuda::is_available();
+  if (name == "auto" || name.empty()) {
+    if (cuda) return "cuda:0";
+    if (notice) *notice = "no CUDA device available; running on the CPU";
+    return "cpu";
+  }
+  if (name == "cpu") return "cpu";
+  if (name.rfind("cuda", 0) == 0) {
+    if (!cuda) throw Error("device '" + name + "' requested but CUDA is not available in this build or machine");
+    int index = 0;
+    if (name.size() > 4) {
+      if (name[4] != ':' || name.size() == 5 || name.find_first_not_of("0123456789", 5) != std::string::npos)
+        throw Error("invalid device '" + name + "' (use auto, cpu, cuda or cuda:N)");
+      index = std::stoi(name.substr(5));
+    }
+    const int count = int(torch::cuda::device_count());
+    if (index >= count)
+      throw Error("device '" + name + "' requested but only " + std::to_string(count) + " CUDA device(s) exist");
+    return "cuda:" + std::to_string(index);
+  }
+  throw Error("invalid device '" + name + "' (use auto, cpu, cuda or cuda:N)");
+}
+
+void configure_cpu(int threads) {
+  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  // Denormals slow CPU training several-fold as weights shrink.
+  at::globalContext().setFlushDenormal(true);
+}
+
+std::string version() { return BS3L_VERSION; }
+
+// ---- save / load --------------------------------------------------------
+
+namespace {
+constexpr const char *kMagic = "bs3lnet-model-1";
+
+std::string meta_string(const Model::Impl &m) {
+  std::ostringstream s;
+  s << "magic=" << kMagic << "\nversion=" << BS3L_VERSION << "\nbands=" << m.config.bands
+    << "\nfeatures=" << m.config.features << "\nblocks=" << m.config.blocks
+    << "\nnorm=" << (m.config.instance_norm ? "instance" : "batch") << "\nnormalize=" << to_string(m.scaling.kind)
+    << "\n";
+  return s.str();
+}
+
+std::string meta_value(const std::string &meta, const std::string &key) {
+  std::istringstream s(meta);
+  for (std::string line; std::getline(s, line);)
+    if (line.rfind(key + "=", 0) == 0) return line.substr(key.size() + 1);
+  throw Error("model file lacks '" + key + "'");
+}
+
+torch::Tensor vec_tensor(const std::vector<float> &v) {
+  return torch::tensor(v.empty() ? std::vector<float>{0.f} : v, torch::kFloat32).slice(0, 0, int64_t(v.size()));
+}
+
+std::vector<float> tensor_vec(const torch::Tensor &t) {
+  torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+}  // namespace
+
+void save_model(const Model &model, const std::string &path) {
+  Model::Impl &m = model.impl();
+  if (!m.net) throw Error("the model has not been trained");
+  try {
+    torch::serialize::OutputArchive archive;
+    m.net->to(torch::kCPU);
+    m.net->save(archive);
+    m.net->to(m.device);
+    archive.write("bs3l_meta", c10::IValue(meta_string(m)));
+    archive.write("bs3l_offset", vec_tensor(m.scaling.offset), /*is_buffer=*/true);
+    archive.write("bs3l_scale", vec_tensor(m.scaling.scale), true);
+    archive.save_to(path);
+  } catch (const c10::Error &e) {
+    throw Error("cannot write model '" + path + "'");
+  }
+}
+
+Model load_model(const std::string &path, const std::string &device) {
+  Model model;
+  Model::Impl &m = model.impl();
+  std::string meta;
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+    c10::IValue v;
+    archive.read("bs3l_meta", v);
+    meta = v.toStringRef();
+  } catch (const c10::Error &) {
+    throw Error("'" + path + "' is not a BS3LNet model file");
+  }
+  if (meta_value(meta, "magic") != kMagic) throw Error("'" + path + "' is a model of an unknown format version");
+  try {
+    m.config.bands = std::stoi(meta_value(meta, "bands"));
+    m.config.features = std::stoi(meta_value(meta, "features"));
+    m.config.blocks = std::stoi(meta_value(meta, "blocks"));
+  } catch (const std::logic_error &) {
+    throw Error("'" + path + "' has a corrupt header");
+  }
+  m.config.instance_norm = meta_value(meta, "norm") == "instance";
+  m.scaling.kind = parse_normalize(meta_value(meta, "normalize"));
+  m.net = BS3LNet(m.config);
+  try {
+    torch::Tensor offset, scale;
+    archive.read("bs3l_offset", offset, true);
+    archive.read("bs3l_scale", scale, true);
+    m.scaling.offset = tensor_vec(offset);
+    m.scaling.scale = tensor_vec(scale);
+    m.net->load(archive);
+  } catch (const c10::Error &) {
+    throw Error("'" + path + "' is damaged (weights do not match its header)");
+  }
+  m.device = torch::Device(resolve_device(device));
+  m.net->to(m.device);
+  m.net->eval();
+  return model;
+}
+
+}  // namespace bs3l

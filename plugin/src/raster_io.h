@@ -1,0 +1,74 @@
+// Reading cubes from and writing score rasters to any GDAL format.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bs3l/cube.h"
+
+namespace bs3l::app {
+
+// Georeferencing copied from the input to every output.
+struct Georef {
+  bool has_transform = false;
+  double transform[6] = {0, 1, 0, 0, 0, 1};
+  std::string wkt;  // CRS
+  std::vector<std::string> rpc, geolocation;  // metadata domains, KEY=VALUE
+  std::string gcp_wkt;
+  std::vector<double> gcps;  // x y pixel line per GCP (flat)
+};
+
+struct ReadOptions {
+  std::string bands;   // "1-10,15"; empty = all
+  bool keep_bad_bands = false;
+  std::string mask;    // raster; 0 = exclude
+  bool quiet = false;
+};
+
+struct Raster {
+  std::string path;  // what was opened (subdataset name for .mat files)
+  Cube cube;
+  Georef geo;
+  std::vector<int> band_index;      // 1-based source bands kept
+  std::vector<double> wavelengths;  // per kept band, empty if unknown
+  std::string wavelength_units;
+  int dropped_bad_bands = 0;
+};
+
+// Opens `path` (a .mat file with several variables resolves to its 3-D cube).
+Raster read_raster(const std::string &path, const ReadOptions &options);
+
+// One band of a raster as floats (truth maps, score maps); nodata -> NaN.
+std::vector<float> read_single_band(const std::string &path, int &rows, int &cols, Georef *geo = nullptr);
+
+// Ground truth for a .mat input: its `map`/`gt`/`mask` variable, if any.
+std::string companion_truth(const std::string &path);
+
+struct WriteOptions {
+  std::string format;  // empty: from the extension, GTiff otherwise
+  std::vector<std::string> creation_options;
+  bool overwrite = false;
+  bool quiet = false;
+};
+
+// Fails early (before minutes of training) if `path` cannot be written.
+void check_output(const std::string &path, const WriteOptions &options, const std::vector<std::string> &inputs);
+
+// Writes bands (each rows*cols, NaN -> nodata) through a temporary file in
+// the target folder that is renamed at the end: no half-written outputs.
+void write_raster(const std::string &path, const WriteOptions &options, int rows, int cols,
+                  const std::vector<const float *> &bands, const Georef &geo,
+                  const std::vector<std::string> &descriptions, const std::map<std::string, std::string> &metadata,
+                  bool byte_type = false);
+
+// Expands "1-3,7" to {1,2,3,7}; throws Error if out of 1..count.
+std::vector<int> parse_band_list(const std::string &spec, int count);
+
+// ENVI-style "{1, 0, 1}" lists (bbl, wavelength, fwhm).
+std::vector<double> parse_envi_list(const std::string &value);
+
+// True once SIGINT/SIGTERM arrived; outputs are then abandoned.
+bool interrupted();
+void install_signal_handlers();
+
+}  // namespace bs3l::app

@@ -1,0 +1,64 @@
+// ROC AUC and the 3-D ROC figures against hand-computed cases.
+#include <gtest/gtest.h>
+
+#include "bs3l/cube.h"
+#include "bs3l/metrics.h"
+
+using namespace bs3l;
+
+TEST(Auc, PerfectInvertedAndTies) {
+  EXPECT_DOUBLE_EQ(roc_auc({0.1f, 0.2f, 0.9f, 0.8f}, {0, 0, 1, 1}), 1.0);
+  EXPECT_DOUBLE_EQ(roc_auc({0.9f, 0.8f, 0.1f, 0.2f}, {0, 0, 1, 1}), 0.0);
+  EXPECT_DOUBLE_EQ(roc_auc({1, 1, 1, 1}, {0, 1, 0, 1}), 0.5);  // all equal
+  // One positive ties one negative, beats the other: (1 + 0.5) / 2.
+  EXPECT_DOUBLE_EQ(roc_auc({0.5f, 0.5f, 0.1f}, {1, 0, 0}), 0.75);
+  // 2 positives x 3 negatives, counted by hand: pairs won 5, tied 1 -> 5.5/6.
+  EXPECT_DOUBLE_EQ(roc_auc({3, 2, 2, 1, 0}, {1, 1, 0, 0, 0}), 5.5 / 6.0);
+}
+
+TEST(Auc, NodataIgnoredAndBadInputsRejected) {
+  EXPECT_DOUBLE_EQ(roc_auc({0.1f, 5.f, 0.9f, NAN}, {0, -1, 1, 1}), 1.0);
+  EXPECT_THROW(roc_auc({1, 2, 3}, {0, 1}), Error);
+  EXPECT_THROW(roc_auc({1, 2, 3}, {0, 0, 0}), Error);
+}
+
+namespace {
+// 20x20 image, truth = 5x5 block top-left, score 10 on its left 5x3 part.
+void reference_case(std::vector<float> &s, std::vector<int8_t> &t) {
+  s.assign(400, 0.f);
+  t.assign(400, 0);
+  for (int r = 0; r < 5; ++r)
+    for (int c = 0; c < 5; ++c) {
+      t[r * 20 + c] = 1;
+      if (c < 3) s[r * 20 + c] = 10.f;
+    }
+}
+}  // namespace
+
+TEST(Roc3D, ReferenceCase1) {
+  std::vector<float> s;
+  std::vector<int8_t> t;
+  reference_case(s, t);
+  RocReport r = roc_report(s, t);
+  EXPECT_NEAR(r.auc_df, 0.800000, 1e-6);
+  EXPECT_NEAR(r.auc_ftau, 0.500000, 1e-6);
+  EXPECT_NEAR(r.auc_dtau, 0.800000, 1e-6);
+  EXPECT_NEAR(r.auc_df, roc_auc(s, t), 1e-12);
+}
+
+TEST(Roc3D, ReferenceCase2) {
+  std::vector<float> s;
+  std::vector<int8_t> t;
+  reference_case(s, t);
+  s[19 * 20 + 19] = 100.f;  // one background pixel
+  RocReport r = roc_report(s, t);
+  EXPECT_NEAR(r.auc_df, 0.797867, 1e-6);
+  EXPECT_NEAR(r.auc_ftau, 0.052533, 1e-6);
+  EXPECT_NEAR(r.auc_dtau, 0.350000, 1e-6);
+  EXPECT_NEAR(r.odp(), 0.35 + 1 - r.auc_ftau, 1e-12);
+  EXPECT_NEAR(r.oa(), r.auc_df + 0.35 - r.auc_ftau, 1e-12);
+  EXPECT_NEAR(r.auc_df, roc_auc(s, t), 1e-12);
+  ASSERT_FALSE(r.curve.empty());
+  EXPECT_DOUBLE_EQ(r.curve.front().pd, 1.0);  // tau = 0 detects everything
+  EXPECT_DOUBLE_EQ(r.curve.front().pf, 1.0);
+}
