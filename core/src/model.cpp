@@ -98,6 +98,15 @@ const ModelConfig &Model::config() const { return impl_->config; }
 const Scaling &Model::scaling() const { return impl_->scaling; }
 std::string Model::device() const { return impl_->device.str(); }
 double Model::final_loss() const { return impl_->final_loss; }
+void Model::set_tag(const std::string &key, const std::string &value) {
+  if (key.find_first_of("=\n") != std::string::npos || value.find('\n') != std::string::npos)
+    throw Error("model tags may not contain '=' in keys or newlines");
+  impl_->tags[key] = value;
+}
+std::string Model::tag(const std::string &key) const {
+  auto it = impl_->tags.find(key);
+  return it == impl_->tags.end() ? std::string() : it->second;
+}
 
 // ---- devices and threads ------------------------------------------------
 
@@ -145,6 +154,7 @@ std::string meta_string(const Model::Impl &m) {
     << "\nfeatures=" << m.config.features << "\nblocks=" << m.config.blocks
     << "\nnorm=" << (m.config.instance_norm ? "instance" : "batch") << "\nnormalize=" << to_string(m.scaling.kind)
     << "\n";
+  for (const auto &[k, v] : m.tags) s << "x." << k << "=" << v << "\n";
   return s.str();
 }
 
@@ -205,6 +215,10 @@ Model load_model(const std::string &path, const std::string &device) {
   }
   m.config.instance_norm = meta_value(meta, "norm") == "instance";
   m.scaling.kind = parse_normalize(meta_value(meta, "normalize"));
+  std::istringstream lines(meta);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("x.", 0) == 0 && line.find('=') != std::string::npos)
+      m.tags[line.substr(2, line.find('=') - 2)] = line.substr(line.find('=') + 1);
   m.net = BS3LNet(m.config);
   try {
     torch::Tensor offset, scale;

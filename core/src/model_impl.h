@@ -1,5 +1,7 @@
 // What a Model holds; shared by the core's translation units only.
 #pragma once
+#include <map>
+
 #include "bs3l/model.h"
 
 namespace bs3l {
@@ -10,6 +12,7 @@ struct Model::Impl {
   BS3LNet net{nullptr};
   torch::Device device{torch::kCPU};
   double final_loss = 0;
+  std::map<std::string, std::string> tags;
 };
 
 }  // namespace bs3l

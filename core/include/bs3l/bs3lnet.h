@@ -67,6 +67,9 @@ class Model {
   const Scaling &scaling() const;
   std::string device() const;
   double final_loss() const;
+  // Free-form facts saved with the model (e.g. the input's band list).
+  void set_tag(const std::string &key, const std::string &value);
+  std::string tag(const std::string &key) const;  // empty if absent
 
   struct Impl;
   Impl &impl() const { return *impl_; }

@@ -1,0 +1,34 @@
+// A small GNU/GDAL-style argument parser: positionals, --name VALUE, flags.
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace bs3l::app {
+
+struct ArgSpec {
+  std::set<std::string> with_value;  // e.g. "--epochs", "-b", "-co"
+  std::set<std::string> flags;       // e.g. "--overwrite", "-q"
+  int min_positional = 0, max_positional = 0;
+};
+
+class Args {
+ public:
+  Args(const std::string &command, const std::vector<std::string> &argv, const ArgSpec &spec);
+  const std::vector<std::string> &positional() const { return positional_; }
+  bool flag(const std::string &name) const { return flags_.count(name) > 0; }
+  bool has(const std::string &name) const { return values_.count(name) > 0; }
+  std::string get(const std::string &name, const std::string &fallback = "") const;
+  std::vector<std::string> all(const std::string &name) const;
+  int get_int(const std::string &name, int fallback) const;
+  double get_double(const std::string &name, double fallback) const;
+
+ private:
+  std::string command_;
+  std::vector<std::string> positional_;
+  std::set<std::string> flags_;
+  std::map<std::string, std::vector<std::string>> values_;
+};
+
+}  // namespace bs3l::app

@@ -1,0 +1,280 @@
+// detect, train, apply and rx: cube in, scores out.
+#include <gdal.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "args.h"
+#include "bs3l/bs3lnet.h"
+#include "bs3l/metrics.h"
+#include "bs3l/rx.h"
+#include "commands.h"
+#include "help.h"
+#include "raster_io.h"
+
+namespace bs3l::app {
+namespace {
+
+const ArgSpec &input_spec(ArgSpec &s) {
+  s.with_value.insert({"-b", "--mask", "-of", "-co", "--truth"});
+  s.flags.insert({"--keep-bad-bands", "--overwrite", "-q", "--quiet", "--verbose"});
+  return s;
+}
+
+void add_train_options(ArgSpec &s) {
+  s.with_value.insert({"--mode", "--epochs", "--steps", "--batch-size", "--lr", "--patch", "--ratio", "--window",
+                       "--features", "--blocks", "--norm", "--seed", "--device", "--threads", "--normalize",
+                       "--save-model", "--tile"});
+  s.flags.insert({"--fixed-masks", "--deterministic"});
+}
+
+bool quiet(const Args &a) { return a.flag("-q") || a.flag("--quiet"); }
+
+ReadOptions read_options(const Args &a) {
+  ReadOptions r;
+  r.bands = a.get("-b");
+  r.keep_bad_bands = a.flag("--keep-bad-bands");
+  r.mask = a.get("--mask");
+  r.quiet = quiet(a);
+  return r;
+}
+
+WriteOptions write_options(const Args &a) {
+  WriteOptions w;
+  w.format = a.get("-of");
+  w.creation_options = a.all("-co");
+  w.overwrite = a.flag("--overwrite");
+  w.quiet = quiet(a);
+  return w;
+}
+
+TrainOptions train_options(const Args &a) {
+  TrainOptions o;
+  const std::string mode = a.get("--mode", "fast");
+  if (mode == "faithful") o.mode = TrainMode::Faithful;
+  else if (mode != "fast") throw Error("unknown --mode '" + mode + "' (use fast or faithful)");
+  if (a.has("--epochs") && o.mode != TrainMode::Faithful)
+    throw Error("--epochs applies to --mode faithful; the fast mode counts --steps");
+  o.epochs = a.get_int("--epochs", 1000);
+  o.steps = a.get_int("--steps", o.steps);
+  o.batch_size = a.get_int("--batch-size", o.batch_size);
+  if (o.mode == TrainMode::Faithful) o.lr = a.get_double("--lr", o.lr);
+  else o.fast_lr = a.get_double("--lr", o.fast_lr);
+  o.patch = a.get_int("--patch", o.patch);
+  o.ratio = a.get_double("--ratio", o.ratio);
+  o.window = a.get_int("--window", o.window);
+  o.model.features = a.get_int("--features", o.model.features);
+  o.model.blocks = a.get_int("--blocks", o.model.blocks);
+  const std::string norm = a.get("--norm", "batch");
+  if (norm != "batch" && norm != "instance") throw Error("unknown --norm '" + norm + "' (use batch or instance)");
+  o.model.instance_norm = norm == "instance";
+  const int seed = a.get_int("--seed", 1);
+  if (seed < 0) throw Error("--seed must be non-negative");
+  o.seed = uint64_t(seed);
+  o.threads = a.get_int("--threads", 0);
+  if (o.threads < 0) throw Error("--threads must be 0 (all cores) or more");
+  o.tile = a.get_int("--tile", o.tile);
+  o.normalize = parse_normalize(a.get("--normalize", "minmax"));
+  o.fixed_masks = a.flag("--fixed-masks");
+  o.deterministic = a.flag("--deterministic");
+  if (o.patch < 3 || o.patch % 2 == 0) throw Error("--patch must be odd and at least 3");
+  if (o.window < 2) throw Error("--window must be at least 2");
+  if (!(o.ratio >= 0 && o.ratio < 1)) throw Error("--ratio must be in [0, 1)");
+  if (o.epochs < 1 || o.steps < 1 || o.batch_size < 1) throw Error("--epochs, --steps and --batch-size must be positive");
+  if (o.model.features < 1 || o.model.blocks < 0) throw Error("--features must be positive and --blocks non-negative");
+  // Device: auto prints a one-line notice when it falls back to the CPU.
+  std::string notice;
+  o.device = resolve_device(a.get("--device", "auto"), &notice);
+  if (!notice.empty() && a.get("--device", "auto") == "auto" && a.flag("--verbose")) std::fprintf(stderr, "%s\n", notice.c_str());
+  const bool q = quiet(a), verbose = a.flag("--verbose");
+  const int total = o.mode == TrainMode::Faithful ? 0 : o.steps;
+  o.progress = [q, verbose, total, last = -1](double f, double loss) mutable {
+    if (interrupted()) return false;
+    if (verbose) {
+      const int pct = int(f * 100);
+      if (pct / 5 != last) std::printf("training %3d%%  loss %.6g\n", pct, loss), last = pct / 5, std::fflush(stdout);
+    } else if (!q) {
+      GDALTermProgress(f, nullptr, nullptr);
+    }
+    (void)total;
+    return true;
+  };
+  return o;
+}
+
+std::string describe(const TrainOptions &o) {
+  std::ostringstream s;
+  if (o.mode == TrainMode::Faithful)
+    s << "mode=faithful epochs=" << o.epochs << " batch_size=" << o.batch_size << " lr=" << o.lr;
+  else
+    s << "mode=fast steps=" << o.steps << " lr=" << o.fast_lr << " tile=" << o.tile;
+  s << " patch=" << o.patch << " ratio=" << o.ratio << " window=" << o.window << " features=" << o.model.features
+    << " blocks=" << o.model.blocks << " norm=" << (o.model.instance_norm ? "instance" : "batch")
+    << " normalize=" << to_string(o.normalize) << " seed=" << o.seed;
+  return s.str();
+}
+
+std::string join(const std::vector<int> &v) {
+  std::string s;
+  for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
+Raster load_input(const Args &a, const std::string &path) {
+  if (!quiet(a)) std::printf("Reading %s\n", path.c_str());
+  Raster r = read_raster(path, read_options(a));
+  if (r.dropped_bad_bands && !quiet(a))
+    std::printf("Dropped %d band(s) marked bad in the ENVI bbl list (--keep-bad-bands keeps them)\n", r.dropped_bad_bands);
+  return r;
+}
+
+// --truth FILE, or a .mat input's own map/gt variable.
+void report_auc(const Args &a, const Raster &in, const std::vector<float> &score) {
+  std::string truth = a.get("--truth");
+  if (truth.empty()) truth = companion_truth(in.path.rfind("MATLAB:", 0) == 0 ? a.positional()[0] : in.path);
+  if (truth.empty()) return;
+  int rows = 0, cols = 0;
+  std::vector<float> t = read_single_band(truth, rows, cols);
+  if (rows != in.cube.rows || cols != in.cube.cols)
+    throw Error("truth '" + truth + "' is " + std::to_string(cols) + "x" + std::to_string(rows) + " but the scores are " +
+                std::to_string(in.cube.cols) + "x" + std::to_string(in.cube.rows));
+  std::vector<int8_t> labels(t.size());
+  for (size_t i = 0; i < t.size(); ++i) labels[i] = std::isnan(t[i]) ? -1 : int8_t(t[i] != 0);
+  std::printf("AUC %.4f (against %s)\n", roc_auc(score, labels), truth.c_str());
+}
+
+void write_scores(const Args &a, const std::string &out, const Raster &in, const std::vector<float> &score,
+                  const std::string &method, const std::string &params) {
+  if (!quiet(a)) std::printf("Writing %s\n", out.c_str());
+  write_raster(out, write_options(a), in.cube.rows, in.cube.cols, {score.data()}, in.geo, {"anomaly score"},
+               {{"BS3LNET_METHOD", method}, {"BS3LNET_PARAMETERS", params}, {"BS3LNET_INPUT", in.path},
+                {"BS3LNET_BANDS", join(in.band_index)}, {"BS3LNET_VERSION", version()}});
+}
+
+void write_extras(const Args &a, const Raster &in, const Detection &d) {
+  if (a.has("--background")) {
+    const std::string path = a.get("--background");
+    std::vector<const float *> bands;
+    std::vector<std::string> names;
+    for (int b = 0; b < in.cube.bands; ++b) {
+      bands.push_back(d.background.data() + size_t(b) * in.cube.pixels());
+      names.push_back("background of input band " + std::to_string(in.band_index[b]));
+    }
+    write_raster(path, write_options(a), in.cube.rows, in.cube.cols, bands, in.geo, names,
+                 {{"BS3LNET_METHOD", "bs3lnet background reconstruction"}});
+  }
+  if (a.has("--detections")) {
+    // Threshold: absolute (--threshold) or the top percentage of valid scores.
+    std::vector<float> valid;
+    for (float s : d.score)
+      if (std::isfinite(s)) valid.push_back(s);
+    double thr;
+    if (a.has("--threshold")) {
+      thr = a.get_double("--threshold", 0);
+    } else {
+      const double pct = a.get_double("--top-percent", 1.0);
+      if (!(pct > 0 && pct <= 100)) throw Error("--top-percent must be in (0, 100]");
+      std::sort(valid.begin(), valid.end());
+      const size_t k = std::min(valid.size() - 1, size_t(std::floor(valid.size() * (1 - pct / 100.0))));
+      thr = valid[k];
+    }
+    std::vector<float> mask(d.score.size());
+    for (size_t i = 0; i < mask.size(); ++i) mask[i] = std::isfinite(d.score[i]) ? float(d.score[i] >= thr) : NAN;
+    write_raster(a.get("--detections"), write_options(a), in.cube.rows, in.cube.cols, {mask.data()}, in.geo,
+                 {"detection (1) / background (0)"}, {{"BS3LNET_THRESHOLD", std::to_string(thr)}}, true);
+  }
+}
+
+void check_outputs(const Args &a, const std::vector<std::string> &outs, const std::vector<std::string> &inputs) {
+  for (const std::string &o : outs)
+    if (!o.empty()) check_output(o, write_options(a), inputs);
+}
+
+}  // namespace
+
+int cmd_detect(const Argv &argv) {
+  ArgSpec spec;
+  input_spec(spec);
+  add_train_options(spec);
+  spec.with_value.insert({"--background", "--detections", "--threshold", "--top-percent"});
+  spec.min_positional = spec.max_positional = 2;
+  Args a("detect", argv, spec);
+  const std::string in = a.positional()[0], out = a.positional()[1];
+  TrainOptions o = train_options(a);
+  check_outputs(a, {out, a.get("--background"), a.get("--detections")}, {in, a.get("--mask"), a.get("--truth")});
+  Raster r = load_input(a, in);
+  if (!quiet(a)) std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands, describe(o).c_str());
+  Model m = train(r.cube, o);
+  m.set_tag("bands", join(r.band_index));
+  if (a.has("--save-model")) save_model(m, a.get("--save-model"));
+  DetectOptions d;
+  d.want_background = a.has("--background");
+  Detection det = detect(m, r.cube, d);
+  write_scores(a, out, r, det.score, "bs3lnet", describe(o));
+  write_extras(a, r, det);
+  report_auc(a, r, det.score);
+  return 0;
+}
+
+int cmd_train(const Argv &argv) {
+  ArgSpec spec;
+  input_spec(spec);
+  add_train_options(spec);
+  spec.min_positional = spec.max_positional = 2;
+  Args a("train", argv, spec);
+  TrainOptions o = train_options(a);
+  const std::string model_path = a.positional()[1];
+  check_outputs(a, {model_path}, {a.positional()[0]});
+  Raster r = load_input(a, a.positional()[0]);
+  Model m = train(r.cube, o);
+  m.set_tag("bands", join(r.band_index));
+  m.set_tag("parameters", describe(o));
+  save_model(m, model_path);
+  if (!quiet(a)) std::printf("Model written to %s\n", model_path.c_str());
+  return 0;
+}
+
+int cmd_apply(const Argv &argv) {
+  ArgSpec spec;
+  input_spec(spec);
+  spec.with_value.insert({"--device", "--threads", "--background", "--detections", "--threshold", "--top-percent"});
+  spec.min_positional = spec.max_positional = 3;
+  Args a("apply", argv, spec);
+  const std::string model_path = a.positional()[0], in = a.positional()[1], out = a.positional()[2];
+  check_outputs(a, {out, a.get("--background"), a.get("--detections")}, {in, model_path});
+  configure_cpu(a.get_int("--threads", 0));
+  std::string notice;
+  Model m = load_model(model_path, resolve_device(a.get("--device", "auto"), &notice));
+  Raster r = load_input(a, in);
+  const std::string trained = m.tag("bands");
+  if (r.cube.bands != m.config().bands)
+    throw Error("the model was trained on " + std::to_string(m.config().bands) + " bands but the input gives " +
+                std::to_string(r.cube.bands) + " (use -b to select the same bands)");
+  if (!trained.empty() && trained != join(r.band_index))
+    throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
+  DetectOptions d;
+  d.want_background = a.has("--background");
+  Detection det = detect(m, r.cube, d);
+  write_scores(a, out, r, det.score, "bs3lnet", "model=" + model_path + " " + m.tag("parameters"));
+  write_extras(a, r, det);
+  report_auc(a, r, det.score);
+  return 0;
+}
+
+int cmd_rx(const Argv &argv) {
+  ArgSpec spec;
+  input_spec(spec);
+  spec.min_positional = spec.max_positional = 2;
+  Args a("rx", argv, spec);
+  const std::string in = a.positional()[0], out = a.positional()[1];
+  check_outputs(a, {out}, {in, a.get("--mask"), a.get("--truth")});
+  Raster r = load_input(a, in);
+  std::vector<float> s = rx_global(r.cube);
+  write_scores(a, out, r, s, "global RX", "pseudo-inverse covariance, double precision");
+  report_auc(a, r, s);
+  return 0;
+}
+
+}  // namespace bs3l::app

@@ -1,0 +1,88 @@
+#include "help.h"
+
+namespace bs3l::app {
+namespace {
+
+const char *kInput = R"(  -b LIST            bands to use, 1-based, e.g. 1-50,60,70-100 (default: all)
+  --keep-bad-bands   keep bands marked 0 in an ENVI 'bbl' list (default: drop them)
+  --mask FILE        raster of the same size; pixels where it is 0 are excluded
+  --truth FILE       ground truth (nonzero = anomaly): print the AUC at the end
+                     (a .mat input's own map/gt variable is used when present)
+)";
+
+const char *kOutput = R"(  -of FORMAT         GDAL output format (default: from the extension, else GTiff)
+  -co NAME=VALUE     creation option, repeatable
+  --overwrite        replace existing outputs
+  -q, --quiet        no progress output
+  --verbose          print the training loss
+)";
+
+const char *kTrain = R"(  --mode fast|faithful   training protocol (default fast: whole-scene passes,
+                     10% blind spots per step, cosine learning rate; faithful:
+                     the paper's 19x19 patches, 1000 epochs)
+  --steps N          fast mode: training steps (default 300)
+  --epochs N         faithful mode: epochs over all pixels (default 1000)
+  --batch-size N     faithful mode: patches per step (default 100)
+  --lr X             learning rate (fast: peak 1e-3; faithful: 1e-4)
+  --patch N          blind-spot patch size (default 19)
+  --ratio X          share of non-blind pixels in a patch (default 0.9 -> 37 spots)
+  --window N         neighbour window of a blind spot (default 5)
+  --fixed-masks      faithful mode: draw the blind spots once, as the official code
+  --features N       feature channels (default 64)
+  --blocks N         residual blocks (default 2)
+  --norm batch|instance  normalisation layers (default batch)
+  --normalize none|minmax|zscore  input scaling (default minmax)
+  --tile N           fast mode: training tile edge (default 128)
+  --seed N           random seed (default 1)
+  --device auto|cpu|cuda[:N]  (default auto: CUDA when available)
+  --threads N        CPU threads (default 0: all cores)
+  --deterministic    deterministic cuDNN kernels
+)";
+
+}  // namespace
+
+std::string usage(const std::string &c) {
+  if (c == "detect")
+    return std::string("Usage: bs3lnet detect INPUT OUTPUT [options]\n"
+                       "Train BS3LNet on INPUT (self-supervised) and write its anomaly scores.\n\n") +
+           kInput + kOutput + kTrain +
+           "  --save-model FILE  also save the trained model\n"
+           "  --background FILE  write the reconstructed background cube\n"
+           "  --detections FILE  write a 0/1 detection mask (Byte, 255 = nodata)\n"
+           "  --threshold X      score threshold for --detections\n"
+           "  --top-percent X    or: flag the top X% of scores (default 1)\n";
+  if (c == "train")
+    return std::string("Usage: bs3lnet train INPUT MODEL [options]\nTrain BS3LNet on INPUT and save it.\n\n") + kInput +
+           kOutput + kTrain;
+  if (c == "apply")
+    return std::string("Usage: bs3lnet apply MODEL INPUT OUTPUT [options]\n"
+                       "Score INPUT with a saved model (same bands as it was trained on).\n\n") +
+           kInput + kOutput +
+           "  --device D, --threads N, --background FILE, --detections FILE, --threshold X, --top-percent X\n";
+  if (c == "rx")
+    return std::string("Usage: bs3lnet rx INPUT OUTPUT [options]\nGlobal RX (Mahalanobis distance to the scene mean).\n\n") +
+           kInput + kOutput;
+  if (c == "evaluate")
+    return "Usage: bs3lnet evaluate SCORES TRUTH [--json] [--roc FILE.csv] [--plot FILE.svg]\n"
+           "ROC AUC(D,F), 3-D ROC areas AUC(D,tau), AUC(F,tau) and TD, BS, SNPR, ODP, OA.\n";
+  if (c == "info")
+    return "Usage: bs3lnet info INPUT [-b LIST] [--keep-bad-bands]\n"
+           "Size, bands, wavelengths, georeferencing and valid pixels of a cube.\n";
+  if (c == "synth")
+    return "Usage: bs3lnet synth FOLDER [--size N] [--bands N] [--seed N] [--overwrite]\n"
+           "Write the synthetic sample scene (ENVI, GeoTIFF, .mat and truth) into FOLDER.\n";
+  if (c.empty())
+    return "Usage: bs3lnet COMMAND [options]   (bs3lnet COMMAND --help for details)\n\n"
+           "Commands:\n"
+           "  detect INPUT OUTPUT        train BS3LNet on INPUT and write anomaly scores\n"
+           "  train INPUT MODEL          train and save a model\n"
+           "  apply MODEL INPUT OUTPUT   score a scene with a saved model\n"
+           "  rx INPUT OUTPUT            global RX baseline\n"
+           "  evaluate SCORES TRUTH      ROC figures against a ground truth\n"
+           "  info INPUT                 describe a cube\n"
+           "  synth FOLDER               write the synthetic sample scene\n\n"
+           "GDAL general options: --config KEY VALUE, --debug on|off, --formats, --version, --help-general\n";
+  return {};
+}
+
+}  // namespace bs3l::app

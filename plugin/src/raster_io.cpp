@@ -1,0 +1,355 @@
+#include "raster_io.h"
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace bs3l::app {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted = true; }
+
+struct Closer {
+  void operator()(GDALDataset *d) const { GDALClose(d); }
+};
+using DatasetPtr = std::unique_ptr<GDALDataset, Closer>;
+
+std::string last_gdal_error() {
+  const char *m = CPLGetLastErrorMsg();
+  return (m && *m) ? std::string(": ") + m : std::string();
+}
+
+DatasetPtr open(const std::string &path) {
+  CPLErrorReset();
+  if (!path.empty() && path.rfind("/vsi", 0) != 0 && !path.empty() && path.find(':') == std::string::npos) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw Error("'" + path + "' does not exist");
+    if (fs::is_directory(path, ec)) throw Error("'" + path + "' is a directory, not a raster");
+  }
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  GDALDataset *d = GDALDataset::Open(path.c_str(), GDAL_OF_RASTER);
+  CPLPopErrorHandler();
+  if (!d) throw Error("cannot open '" + path + "' as a raster" + last_gdal_error());
+  return DatasetPtr(d);
+}
+
+// A multi-variable .mat opens with no bands and a list of subdatasets.
+DatasetPtr open_cube(const std::string &path, std::string &resolved) {
+  DatasetPtr d = open(path);
+  resolved = path;
+  if (d->GetRasterCount() > 0) return d;
+  char **sds = d->GetMetadata("SUBDATASETS");
+  std::string best;
+  int best_bands = 0;
+  for (int i = 1;; ++i) {
+    const char *name = CSLFetchNameValue(sds, ("SUBDATASET_" + std::to_string(i) + "_NAME").c_str());
+    if (!name) break;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    DatasetPtr s(GDALDataset::Open(name, GDAL_OF_RASTER));
+    CPLPopErrorHandler();
+    if (s && s->GetRasterCount() > best_bands) best = name, best_bands = s->GetRasterCount();
+  }
+  if (best.empty()) throw Error("'" + path + "' holds no raster band");
+  resolved = best;
+  return open(best);
+}
+
+Georef georef_of(GDALDataset &d) {
+  Georef g;
+  g.has_transform = d.GetGeoTransform(g.transform) == CE_None;
+  if (const OGRSpatialReference *srs = d.GetSpatialRef()) {
+    char *wkt = nullptr;
+    srs->exportToWkt(&wkt);
+    if (wkt) g.wkt = wkt;
+    CPLFree(wkt);
+  }
+  for (auto [domain, target] : {std::pair{"RPC", &g.rpc}, std::pair{"GEOLOCATION", &g.geolocation}})
+    for (char **md = d.GetMetadata(domain); md && *md; ++md) target->push_back(*md);
+  if (d.GetGCPCount() > 0) {
+    if (const OGRSpatialReference *s = d.GetGCPSpatialRef()) {
+      char *wkt = nullptr;
+      s->exportToWkt(&wkt);
+      if (wkt) g.gcp_wkt = wkt;
+      CPLFree(wkt);
+    }
+    const GDAL_GCP *gcps = d.GetGCPs();
+    for (int i = 0; i < d.GetGCPCount(); ++i)
+      g.gcps.insert(g.gcps.end(), {gcps[i].dfGCPX, gcps[i].dfGCPY, gcps[i].dfGCPPixel, gcps[i].dfGCPLine});
+  }
+  return g;
+}
+
+int progress_cb(double f, const char *, void *quiet) {
+  if (g_interrupted) return FALSE;
+  if (!*static_cast<bool *>(quiet)) GDALTermProgress(f, nullptr, nullptr);
+  return TRUE;
+}
+
+// Reads band `b` as float; marks pixels GDAL's mask calls invalid.
+void read_band(GDALRasterBand *band, float *dst, std::vector<uint8_t> &valid, int cols, int rows, bool &any_invalid) {
+  if (band->RasterIO(GF_Read, 0, 0, cols, rows, dst, cols, rows, GDT_Float32, 0, 0) != CE_None)
+    throw Error("cannot read band " + std::to_string(band->GetBand()) + last_gdal_error());
+  if (band->GetMaskFlags() & GMF_ALL_VALID) return;
+  std::vector<uint8_t> m(size_t(rows) * cols);
+  if (band->GetMaskBand()->RasterIO(GF_Read, 0, 0, cols, rows, m.data(), cols, rows, GDT_Byte, 0, 0) != CE_None)
+    throw Error("cannot read the nodata mask of band " + std::to_string(band->GetBand()) + last_gdal_error());
+  for (size_t i = 0; i < m.size(); ++i)
+    if (!m[i]) valid[i] = 0, any_invalid = true;
+}
+
+std::string guess_driver(const std::string &path) {
+  std::string ext = fs::path(path).extension().string();
+  if (!ext.empty()) ext = ext.substr(1);
+  for (char &c : ext) c = char(std::tolower(c));
+  if (ext == "tif" || ext == "tiff" || ext.empty()) return "GTiff";
+  GDALDriverManager *dm = GetGDALDriverManager();
+  for (int i = 0; i < dm->GetDriverCount(); ++i) {
+    GDALDriver *drv = dm->GetDriver(i);
+    const char *exts = drv->GetMetadataItem(GDAL_DMD_EXTENSIONS);
+    if (!exts || !drv->GetMetadataItem(GDAL_DCAP_RASTER)) continue;
+    if (!drv->GetMetadataItem(GDAL_DCAP_CREATE) && !drv->GetMetadataItem(GDAL_DCAP_CREATECOPY)) continue;
+    std::istringstream s(exts);
+    for (std::string e; s >> e;)
+      if (e == ext) return drv->GetDescription();
+  }
+  return "GTiff";
+}
+
+}  // namespace
+
+bool interrupted() { return g_interrupted; }
+void install_signal_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+std::vector<double> parse_envi_list(const std::string &value) {
+  std::vector<double> out;
+  std::string s = value;
+  for (char &c : s)
+    if (c == '{' || c == '}' || c == ',') c = ' ';
+  std::istringstream in(s);
+  for (std::string tok; in >> tok;) {
+    char *end = nullptr;
+    const double v = std::strtod(tok.c_str(), &end);
+    if (end == tok.c_str() || *end) throw Error("malformed ENVI list value '" + tok + "'");
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<int> parse_band_list(const std::string &spec, int count) {
+  std::vector<int> out;
+  std::string s = spec;
+  for (char &c : s)
+    if (c == ',') c = ' ';
+  std::istringstream in(s);
+  for (std::string tok; in >> tok;) {
+    int a = 0, b = 0;
+    char dash = 0, extra = 0;
+    std::istringstream t(tok);
+    if (!(t >> a)) throw Error("invalid band list '" + spec + "'");
+    b = a;
+    if (t >> dash) {
+      if (dash != '-' || !(t >> b) || (t >> extra)) throw Error("invalid band list '" + spec + "'");
+    }
+    if (a < 1 || b < a || b > count)
+      throw Error("band " + tok + " is out of range (the input has " + std::to_string(count) + " bands)");
+    for (int i = a; i <= b; ++i) out.push_back(i);
+  }
+  if (out.empty()) throw Error("empty band list");
+  return out;
+}
+
+Raster read_raster(const std::string &path, const ReadOptions &o) {
+  Raster r;
+  DatasetPtr d = open_cube(path, r.path);
+  const int count = d->GetRasterCount(), rows = d->GetRasterYSize(), cols = d->GetRasterXSize();
+  std::vector<int> bands;
+  if (!o.bands.empty()) bands = parse_band_list(o.bands, count);
+  else
+    for (int i = 1; i <= count; ++i) bands.push_back(i);
+  // ENVI bad-band list: 0 marks a band to leave out.
+  if (const char *bbl = d->GetMetadataItem("bbl", "ENVI"); bbl && !o.keep_bad_bands) {
+    const std::vector<double> flags = parse_envi_list(bbl);
+    if (int(flags.size()) == count) {
+      std::vector<int> kept;
+      for (int b : bands)
+        if (flags[b - 1] != 0) kept.push_back(b);
+      r.dropped_bad_bands = int(bands.size() - kept.size());
+      bands = kept;
+    }
+  }
+  if (bands.empty()) throw Error("no band left to use (all selected bands are marked bad in 'bbl')");
+  r.band_index = bands;
+  r.cube = Cube(int(bands.size()), rows, cols);
+  r.cube.valid.assign(size_t(rows) * cols, 1);
+  bool any_invalid = false;
+  bool quiet = o.quiet;
+  for (size_t i = 0; i < bands.size(); ++i) {
+    GDALRasterBand *band = d->GetRasterBand(bands[i]);
+    read_band(band, r.cube.data.data() + i * r.cube.pixels(), r.cube.valid, cols, rows, any_invalid);
+    if (const char *wl = band->GetMetadataItem("wavelength")) {
+      r.wavelengths.push_back(std::atof(wl));
+      if (const char *u = band->GetMetadataItem("wavelength_units")) r.wavelength_units = u;
+    }
+    if (!progress_cb(double(i + 1) / bands.size(), nullptr, &quiet)) throw Error("interrupted");
+  }
+  if (r.wavelengths.size() != bands.size()) r.wavelengths.clear();
+  if (!o.mask.empty()) {
+    int mr = 0, mc = 0;
+    std::vector<float> m = read_single_band(o.mask, mr, mc);
+    if (mr != rows || mc != cols)
+      throw Error("mask '" + o.mask + "' is " + std::to_string(mc) + "x" + std::to_string(mr) + " but the input is " +
+                  std::to_string(cols) + "x" + std::to_string(rows));
+    for (size_t i = 0; i < m.size(); ++i)
+      if (!(m[i] != 0) || std::isnan(m[i])) r.cube.valid[i] = 0, any_invalid = true;
+  }
+  if (!any_invalid) r.cube.valid.clear();
+  r.geo = georef_of(*d);
+  return r;
+}
+
+std::vector<float> read_single_band(const std::string &path, int &rows, int &cols, Georef *geo) {
+  std::string resolved;
+  DatasetPtr d = open_cube(path, resolved);
+  rows = d->GetRasterYSize();
+  cols = d->GetRasterXSize();
+  std::vector<float> v(size_t(rows) * cols);
+  std::vector<uint8_t> valid(v.size(), 1);
+  bool any = false;
+  read_band(d->GetRasterBand(1), v.data(), valid, cols, rows, any);
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!valid[i]) v[i] = std::numeric_limits<float>::quiet_NaN();
+  if (geo) *geo = georef_of(*d);
+  return v;
+}
+
+std::string companion_truth(const std::string &path) {
+  if (fs::path(path).extension() != ".mat") return {};
+  DatasetPtr d = open(path);
+  char **sds = d->GetMetadata("SUBDATASETS");
+  for (const char *want : {"map", "gt", "mask", "groundtruth"})
+    for (int i = 1;; ++i) {
+      const char *name = CSLFetchNameValue(sds, ("SUBDATASET_" + std::to_string(i) + "_NAME").c_str());
+      if (!name) break;
+      const std::string n = name;
+      if (n.size() > strlen(want) && n.compare(n.size() - strlen(want) - 1, std::string::npos, std::string(":") + want) == 0)
+        return n;
+    }
+  return {};
+}
+
+void check_output(const std::string &path, const WriteOptions &o, const std::vector<std::string> &inputs) {
+  if (path.empty()) throw Error("no output file given");
+  const fs::path p(path);
+  std::error_code ec;
+  for (const std::string &in : inputs)
+    if (!in.empty() && (in == path || (fs::exists(in, ec) && fs::equivalent(in, path, ec))))
+      throw Error("output '" + path + "' is the same file as input '" + in + "'");
+  if (fs::exists(p, ec) && !o.overwrite) throw Error("'" + path + "' exists; use --overwrite to replace it");
+  if (fs::is_directory(p, ec)) throw Error("'" + path + "' is a directory");
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) throw Error("output folder '" + dir.string() + "' does not exist");
+  if (access(dir.c_str(), W_OK) != 0) throw Error("output folder '" + dir.string() + "' is not writable");
+  const std::string fmt = o.format.empty() ? guess_driver(path) : o.format;
+  GDALDriver *drv = GetGDALDriverManager()->GetDriverByName(fmt.c_str());
+  if (!drv) throw Error("unknown output format '" + fmt + "'");
+  if (!drv->GetMetadataItem(GDAL_DCAP_CREATE) && !drv->GetMetadataItem(GDAL_DCAP_CREATECOPY))
+    throw Error("format '" + fmt + "' cannot write rasters");
+}
+
+void write_raster(const std::string &path, const WriteOptions &o, int rows, int cols,
+                  const std::vector<const float *> &bands, const Georef &geo,
+                  const std::vector<std::string> &descriptions, const std::map<std::string, std::string> &metadata,
+                  bool byte_type) {
+  const std::string fmt = o.format.empty() ? guess_driver(path) : o.format;
+  GDALDriver *drv = GetGDALDriverManager()->GetDriverByName(fmt.c_str());
+  GDALDriver *mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  if (!drv || !mem) throw Error("unknown output format '" + fmt + "'");
+  const GDALDataType type = byte_type ? GDT_Byte : GDT_Float32;
+  const double nodata = byte_type ? 255.0 : -9999.0;
+  DatasetPtr m(mem->Create("", cols, rows, int(bands.size()), type, nullptr));
+  if (geo.has_transform) m->SetGeoTransform(const_cast<double *>(geo.transform));
+  if (!geo.wkt.empty()) m->SetProjection(geo.wkt.c_str());
+  for (auto [domain, items] : {std::pair{"RPC", &geo.rpc}, std::pair{"GEOLOCATION", &geo.geolocation}})
+    if (!items->empty()) {
+      CPLStringList list;
+      for (const std::string &s : *items) list.AddString(s.c_str());
+      m->SetMetadata(list.List(), domain);
+    }
+  if (!geo.gcps.empty()) {
+    std::vector<GDAL_GCP> g(geo.gcps.size() / 4);
+    GDALInitGCPs(int(g.size()), g.data());
+    for (size_t i = 0; i < g.size(); ++i) {
+      g[i].dfGCPX = geo.gcps[4 * i], g[i].dfGCPY = geo.gcps[4 * i + 1];
+      g[i].dfGCPPixel = geo.gcps[4 * i + 2], g[i].dfGCPLine = geo.gcps[4 * i + 3];
+    }
+    m->SetGCPs(int(g.size()), g.data(), geo.gcp_wkt.c_str());
+    GDALDeinitGCPs(int(g.size()), g.data());
+  }
+  for (const auto &[k, v] : metadata) m->SetMetadataItem(k.c_str(), v.c_str());
+  std::vector<float> buf(size_t(rows) * cols);
+  for (size_t b = 0; b < bands.size(); ++b) {
+    GDALRasterBand *band = m->GetRasterBand(int(b + 1));
+    for (size_t i = 0; i < buf.size(); ++i) buf[i] = std::isfinite(bands[b][i]) ? bands[b][i] : float(nodata);
+    if (band->RasterIO(GF_Write, 0, 0, cols, rows, buf.data(), cols, rows, GDT_Float32, 0, 0) != CE_None)
+      throw Error("out of memory preparing '" + path + "'");
+    band->SetNoDataValue(nodata);
+    if (b < descriptions.size()) band->SetDescription(descriptions[b].c_str());
+  }
+  // Temporary name in the target folder, same extension: renamed at the end.
+  const fs::path target(path);
+  const fs::path tmp = target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()) +
+                                               target.extension().string());
+  CPLStringList co;
+  for (const std::string &c : o.creation_options) co.AddString(c.c_str());
+  bool quiet = o.quiet;
+  CPLErrorReset();
+  GDALDataset *outp = drv->CreateCopy(tmp.c_str(), m.get(), FALSE, co.List(), progress_cb, &quiet);
+  std::vector<std::string> files;
+  bool ok = outp != nullptr;
+  if (outp) {
+    char **list = outp->GetFileList();
+    for (char **f = list; f && *f; ++f) files.push_back(*f);
+    CSLDestroy(list);
+    GDALClose(outp);
+    ok = CPLGetLastErrorType() < CE_Failure;
+  }
+  if (!ok || interrupted()) {
+    const std::string why = interrupted() ? std::string(": interrupted") : last_gdal_error();
+    drv->Delete(tmp.c_str());
+    std::error_code ec;
+    for (const std::string &f : files) fs::remove(f, ec);
+    fs::remove(tmp, ec);
+    if (interrupted()) throw Error("interrupted");
+    throw Error("cannot write '" + path + "'" + why);
+  }
+  // Rename every file of the dataset (e.g. ENVI .hdr) from the temporary stem.
+  const std::string tmp_stem = tmp.stem().string(), final_stem = target.stem().string();
+  for (const std::string &f : files) {
+    fs::path src(f);
+    std::string name = src.filename().string();
+    const size_t at = name.find(tmp_stem);
+    if (at == std::string::npos) continue;
+    name.replace(at, tmp_stem.size(), final_stem);
+    std::error_code ec;
+    fs::rename(src, src.parent_path() / name, ec);
+    if (ec) throw Error("cannot rename '" + f + "' to '" + name + "': " + ec.message());
+  }
+}
+
+}  // namespace bs3l::app

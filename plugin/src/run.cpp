@@ -1,0 +1,73 @@
+// The command boundary: GDAL's general options, dispatch, and the one place
+// where errors become messages and exit codes.
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <gdal.h>
+
+#include <cstdio>
+#include <exception>
+#include <map>
+
+#include "bs3l/bs3lnet.h"
+#include "commands.h"
+#include "help.h"
+#include "raster_io.h"
+
+namespace bs3l::app {
+
+int run(int argc, char **argv) {
+  GDALAllRegister();
+  argc = GDALGeneralCmdLineProcessor(argc, &argv, 0);
+  if (argc < 1) return -argc;  // --version, --formats, ... handled
+  struct Free {
+    char **a;
+    ~Free() { CSLDestroy(a); }
+  } guard{argv};
+  const std::map<std::string, int (*)(const Argv &)> commands = {
+      {"detect", cmd_detect}, {"train", cmd_train}, {"apply", cmd_apply}, {"rx", cmd_rx},
+      {"evaluate", cmd_evaluate}, {"info", cmd_info}, {"synth", cmd_synth}};
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::fputs(usage("").c_str(), argc < 2 ? stderr : stdout);
+    return argc < 2 ? 1 : 0;
+  }
+  const std::string name = argv[1];
+  auto it = commands.find(name);
+  if (it == commands.end()) {
+    std::fprintf(stderr, "ERROR: unknown command '%s' (see bs3lnet --help)\n", name.c_str());
+    return 1;
+  }
+  Argv args(argv + 2, argv + argc);
+  for (const std::string &a : args)
+    if (a == "--help" || a == "-h") {
+      std::fputs(usage(name).c_str(), stdout);
+      return 0;
+    }
+  install_signal_handlers();
+  // GDAL's own messages go through our single error line instead.
+  CPLSetErrorHandler(CPLQuietErrorHandler);
+  try {
+    return it->second(args);
+  } catch (const Cancelled &) {
+    std::fprintf(stderr, "ERROR: interrupted; no output written\n");
+    return 130;
+  } catch (const Error &e) {
+    if (interrupted()) {
+      std::fprintf(stderr, "ERROR: interrupted; no output written\n");
+      return 130;
+    }
+    std::fprintf(stderr, "ERROR: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc &) {
+    std::fprintf(stderr, "ERROR: out of memory\n");
+    return 1;
+  } catch (const std::exception &e) {
+    // LibTorch errors carry a C++ backtrace: keep the first line only.
+    std::string msg = e.what();
+    msg = msg.substr(0, msg.find('\n'));
+    std::fprintf(stderr, "ERROR: %s\n", msg.c_str());
+    return 1;
+  }
+}
+
+}  // namespace bs3l::app

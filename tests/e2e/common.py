@@ -1,0 +1,47 @@
+"""Helpers for the end-to-end tests: run bs3lnet, read rasters with GDAL."""
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+from osgeo import gdal
+
+gdal.UseExceptions()
+BS3LNET = os.environ["BS3LNET"]
+SAMPLE = os.environ["BS3L_SAMPLE_DIR"]
+SOURCE = os.environ.get("BS3L_SOURCE_DIR", "")
+
+
+def run(*args, env=None):
+    """Runs bs3lnet; returns (exit code, stdout, stderr)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([BS3LNET, *map(str, args)], capture_output=True, text=True, env=e, timeout=900)
+    return p.returncode, p.stdout, p.stderr
+
+
+def read(path, band=1):
+    d = gdal.Open(str(path))
+    b = d.GetRasterBand(band)
+    return b.ReadAsArray().astype(np.float64), b.GetNoDataValue(), d
+
+
+def write_cube(path, cube, gt=(500000, 10, 0, 4000000, 0, -10), epsg=32611, nodata=None, fmt="GTiff"):
+    """cube: bands x rows x cols float32."""
+    from osgeo import osr
+    b, r, c = cube.shape
+    d = gdal.GetDriverByName(fmt).Create(str(path), c, r, b, gdal.GDT_Float32)
+    d.SetGeoTransform(gt)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    d.SetProjection(srs.ExportToWkt())
+    for i in range(b):
+        band = d.GetRasterBand(i + 1)
+        band.WriteArray(cube[i])
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+    d = None
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="bs3l_e2e_")

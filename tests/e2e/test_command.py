@@ -1,0 +1,256 @@
+"""bs3lnet subcommands: evaluate figures, nodata, train/apply, rx, chaining
+with gdal tools, and one clear error with exit code 1 for each bad input."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import unittest
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from common import BS3LNET, SAMPLE, read, run, tmpdir, write_cube
+
+FAST = ["--steps", "20", "--features", "16", "-q"]
+
+
+def small_cube(seed=0, bands=6, rows=24, cols=30):
+    rng = np.random.default_rng(seed)
+    base = np.linspace(0.2, 0.8, bands)[:, None, None]
+    cube = base + 0.02 * rng.standard_normal((bands, rows, cols))
+    if rows > 5 and cols > 7:
+        cube[:, 5, 7] = np.linspace(0.9, 0.1, bands)
+    return cube.astype(np.float32)
+
+
+def md5(path):
+    return hashlib.md5(open(path, "rb").read()).hexdigest()
+
+
+class Evaluate(unittest.TestCase):
+    def reference(self, extra):
+        d = tmpdir()
+        s = np.zeros((1, 20, 20), np.float32)
+        t = np.zeros((1, 20, 20), np.float32)
+        t[0, :5, :5] = 1
+        s[0, :5, :3] = 10
+        if extra:
+            s[0, 19, 19] = 100
+        write_cube(os.path.join(d, "s.tif"), s)
+        write_cube(os.path.join(d, "t.tif"), t)
+        code, so, se = run("evaluate", os.path.join(d, "s.tif"), os.path.join(d, "t.tif"), "--json",
+                           "--roc", os.path.join(d, "roc.csv"), "--plot", os.path.join(d, "roc.svg"))
+        self.assertEqual(code, 0, se)
+        self.assertTrue(os.path.getsize(os.path.join(d, "roc.svg")) > 100)
+        with open(os.path.join(d, "roc.csv")) as f:
+            self.assertEqual(f.readline().strip(), "tau,pd,pf")
+        return json.loads(so)
+
+    def test_reference_case_1(self):
+        r = self.reference(False)
+        self.assertAlmostEqual(r["auc_df"], 0.8, places=6)
+        self.assertAlmostEqual(r["auc_ftau"], 0.5, places=6)
+        self.assertAlmostEqual(r["auc_dtau"], 0.8, places=6)
+
+    def test_reference_case_2(self):
+        r = self.reference(True)
+        self.assertAlmostEqual(r["auc_df"], 0.797867, places=6)
+        self.assertAlmostEqual(r["auc_ftau"], 0.052533, places=6)
+        self.assertAlmostEqual(r["auc_dtau"], 0.35, places=6)
+        # The JSON rounds each figure to 6 decimals: sums agree to 1e-5.
+        self.assertAlmostEqual(r["odp"], 0.35 + 1 - r["auc_ftau"], places=5)
+        self.assertAlmostEqual(r["oa"], r["auc_df"] + 0.35 - r["auc_ftau"], places=5)
+
+    def test_matches_sklearn_with_ties(self):
+        d = tmpdir()
+        rng = np.random.default_rng(4)
+        s = np.round(rng.random((1, 30, 30)) * 20).astype(np.float32)  # many ties
+        t = (rng.random((1, 30, 30)) < 0.1).astype(np.float32)
+        s[t > 0] += 3
+        write_cube(os.path.join(d, "s.tif"), s)
+        write_cube(os.path.join(d, "t.tif"), t)
+        code, so, se = run("evaluate", os.path.join(d, "s.tif"), os.path.join(d, "t.tif"), "--json")
+        self.assertEqual(code, 0, se)
+        self.assertAlmostEqual(json.loads(so)["auc_df"], roc_auc_score(t.ravel(), s.ravel()), places=6)
+
+
+class Rasters(unittest.TestCase):
+    def test_nodata_stays_nodata(self):
+        d = tmpdir()
+        cube = small_cube()
+        cube[:, 10, 10] = -1
+        cube[:, 0, 0] = -1
+        write_cube(os.path.join(d, "in.tif"), cube, nodata=-1)
+        code, _, se = run("detect", os.path.join(d, "in.tif"), os.path.join(d, "out.tif"), *FAST)
+        self.assertEqual(code, 0, se)
+        s, nodata, _ = read(os.path.join(d, "out.tif"))
+        self.assertEqual(s[10, 10], nodata)
+        self.assertEqual(s[0, 0], nodata)
+        self.assertEqual(int((s == nodata).sum()), 2)
+
+    def test_train_apply_equals_detect(self):
+        d = tmpdir()
+        write_cube(os.path.join(d, "in.tif"), small_cube())
+        p = lambda f: os.path.join(d, f)
+        self.assertEqual(run("detect", p("in.tif"), p("a.tif"), *FAST, "--threads", "1")[0], 0)
+        self.assertEqual(run("train", p("in.tif"), p("m.pt"), *FAST, "--threads", "1")[0], 0)
+        code, _, se = run("apply", p("m.pt"), p("in.tif"), p("b.tif"), "-q", "--threads", "1")
+        self.assertEqual(code, 0, se)
+        np.testing.assert_array_equal(read(p("a.tif"))[0], read(p("b.tif"))[0])
+        # Same seed and threads: bit-identical scores.
+        self.assertEqual(run("detect", p("in.tif"), p("c.tif"), *FAST, "--threads", "1")[0], 0)
+        np.testing.assert_array_equal(read(p("a.tif"))[0], read(p("c.tif"))[0])
+
+    def test_rx_and_extras(self):
+        d = tmpdir()
+        write_cube(os.path.join(d, "in.tif"), small_cube())
+        p = lambda f: os.path.join(d, f)
+        code, _, se = run("rx", p("in.tif"), p("rx.tif"), "-q")
+        self.assertEqual(code, 0, se)
+        s = read(p("rx.tif"))[0]
+        self.assertEqual(np.unravel_index(np.argmax(s), s.shape), (5, 7))
+        code, _, se = run("detect", p("in.tif"), p("s.tif"), *FAST, "--background", p("bg.tif"),
+                          "--detections", p("det.tif"), "--top-percent", "1")
+        self.assertEqual(code, 0, se)
+        self.assertEqual(read(p("bg.tif"))[2].RasterCount, 6)
+        det = read(p("det.tif"))[0]
+        self.assertEqual(int(det.sum()), int(np.ceil(0.01 * det.size)) or 1)
+
+    def test_envi_bad_bands_dropped_and_band_list(self):
+        code, so, _ = run("info", os.path.join(SAMPLE, "scene.img"))
+        self.assertEqual(code, 0)
+        self.assertIn("55 band(s) used (5 bad band(s) dropped by bbl)", so)
+        self.assertIn("EPSG:32633", so)
+        code, so, _ = run("info", os.path.join(SAMPLE, "scene.img"), "--keep-bad-bands", "-b", "1-10,20")
+        self.assertIn("11 band(s) used", so)
+
+    def test_chaining_with_gdal_tools(self):
+        d = tmpdir()
+        write_cube(os.path.join(d, "in.tif"), small_cube())
+        script = f"""set -e
+cd {d}
+{BS3LNET} detect in.tif score.tif {' '.join(FAST)} && \\
+  gdal_calc.py --quiet -A score.tif --outfile=hits.tif --calc="A>=0.5*A.max()" --type=Byte && \\
+  gdal_translate -q -of COG score.tif score_cog.tif
+"""
+        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        hits = read(os.path.join(d, "hits.tif"))[0]
+        self.assertEqual(hits[5, 7], 1)
+        self.assertTrue(os.path.exists(os.path.join(d, "score_cog.tif")))
+
+
+class BadInput(unittest.TestCase):
+    """Each case: exit 1, one 'ERROR: ...' line naming the problem, no output, input unchanged."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = tmpdir()
+        cls.good = os.path.join(cls.d, "good.tif")
+        write_cube(cls.good, small_cube())
+
+    def expect_error(self, args, needle, out=None):
+        before = md5(self.good)
+        code, so, se = run(*args)
+        self.assertEqual(code, 1, (args, so, se))
+        lines = [l for l in se.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, se)
+        self.assertTrue(lines[0].startswith("ERROR: "), se)
+        self.assertIn(needle, lines[0])
+        if out:
+            self.assertFalse(os.path.exists(out), out)
+        self.assertEqual(md5(self.good), before)
+        leftovers = [f for f in os.listdir(self.d) if ".tmp" in f]
+        self.assertEqual(leftovers, [])
+
+    def out(self, name="o.tif"):
+        return os.path.join(self.d, name)
+
+    def test_missing_file(self):
+        self.expect_error(["detect", os.path.join(self.d, "nope.tif"), self.out()], "does not exist", self.out())
+
+    def test_directory(self):
+        self.expect_error(["detect", self.d, self.out()], "is a directory", self.out())
+
+    def test_zero_byte_file(self):
+        z = os.path.join(self.d, "zero.tif")
+        open(z, "wb").close()
+        self.expect_error(["detect", z, self.out()], "cannot open", self.out())
+
+    def test_truncated_geotiff(self):
+        t = os.path.join(self.d, "trunc.tif")
+        data = open(self.good, "rb").read()
+        open(t, "wb").write(data[: len(data) // 3])
+        self.expect_error(["detect", t, self.out(), *FAST], "", self.out())
+
+    def test_one_band(self):
+        one = os.path.join(self.d, "one.tif")
+        write_cube(one, small_cube(bands=1))
+        self.expect_error(["detect", one, self.out(), *FAST], "1 band(s)", self.out())
+
+    def test_band_out_of_range(self):
+        self.expect_error(["detect", self.good, self.out(), "-b", "1-9"], "out of range", self.out())
+
+    def test_patch_larger_than_scene(self):
+        tiny = os.path.join(self.d, "tiny.tif")
+        write_cube(tiny, small_cube(bands=2, rows=6, cols=6))
+        self.expect_error(["detect", tiny, self.out(), "--mode", "faithful", "--epochs", "1", "-q"], "too large", self.out())
+
+    def test_nan_only(self):
+        nan = os.path.join(self.d, "nan.tif")
+        write_cube(nan, np.full((3, 10, 10), np.nan, np.float32))
+        self.expect_error(["detect", nan, self.out(), *FAST], "non-finite", self.out())
+
+    def test_all_nodata(self):
+        nd = os.path.join(self.d, "nd.tif")
+        write_cube(nd, np.zeros((3, 10, 10), np.float32), nodata=0)
+        self.expect_error(["detect", nd, self.out(), *FAST], "no valid pixel", self.out())
+
+    def test_unwritable_folder(self):
+        self.expect_error(["detect", self.good, "/nonexistent/dir/o.tif"], "does not exist")
+        ro = os.path.join(self.d, "ro")
+        os.mkdir(ro)
+        os.chmod(ro, 0o555)
+        if os.access(ro, os.W_OK):  # root ignores permissions
+            self.skipTest("running as root: permissions are not enforced")
+        self.expect_error(["detect", self.good, os.path.join(ro, "o.tif")], "not writable")
+
+    def test_output_is_input(self):
+        self.expect_error(["detect", self.good, self.good, "--overwrite"], "same file")
+
+    def test_existing_output_needs_overwrite(self):
+        o = self.out("exists.tif")
+        shutil.copy(self.good, o)
+        code, _, se = run("detect", self.good, o)
+        self.assertEqual(code, 1)
+        self.assertIn("--overwrite", se)
+
+    def test_unknown_format(self):
+        self.expect_error(["detect", self.good, self.out(), "-of", "NoSuchFormat"], "unknown output format", self.out())
+
+    def test_unknown_option_and_bad_number(self):
+        self.expect_error(["detect", self.good, self.out(), "--epoch", "3"], "unknown option --epoch")
+        self.expect_error(["detect", self.good, self.out(), "--steps", "ten"], "expects an integer")
+
+    def test_cuda_without_cuda(self):
+        self.expect_error(["detect", self.good, self.out(), "--device", "cuda"], "CUDA is not available", self.out())
+
+    def test_mismatched_truth(self):
+        t = os.path.join(self.d, "t.tif")
+        write_cube(t, np.zeros((1, 5, 5), np.float32))
+        self.expect_error(["evaluate", self.good, t], "but the truth is")
+
+    def test_model_band_mismatch(self):
+        m = os.path.join(self.d, "m.pt")
+        self.assertEqual(run("train", self.good, m, *FAST)[0], 0)
+        other = os.path.join(self.d, "other.tif")
+        write_cube(other, small_cube(bands=4))
+        self.expect_error(["apply", m, other, self.out()], "trained on 6 bands", self.out())
+
+    def test_not_a_model(self):
+        self.expect_error(["apply", self.good, self.good, self.out()], "not a BS3LNet model", self.out())
+
+
+if __name__ == "__main__":
+    unittest.main()
