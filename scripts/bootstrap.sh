@@ -31,7 +31,6 @@ cmake --build "$build" -j"$(nproc)"
 case "$mode" in
   run)
     out="$root/out"; mkdir -p "$out"
-    export GDAL_DRIVER_PATH="$build/gdal_driver"
     "$build/plugin/bs3lnet" detect "$root/sample_data/scene.tif" "$out/scene_score.tif" \
       --truth "$root/sample_data/scene_truth.tif" --overwrite
     echo "Anomaly scores written to $out/scene_score.tif (open it in QGIS)."
