@@ -12,11 +12,14 @@
 #include "bs3l/bs3lnet.h"
 #include "commands.h"
 #include "help.h"
+#include "matlab_driver.h"
 #include "raster_io.h"
 
 namespace bs3l::app {
 
 int run(int argc, char **argv) {
+  // Our .mat driver first, so v7.3 (HDF5) files reach it before GDAL's HDF5 driver.
+  GDALRegister_MATLAB();
   GDALAllRegister();
   argc = GDALGeneralCmdLineProcessor(argc, &argv, 0);
   if (argc < 1) return -argc;  // --version, --formats, ... handled
