@@ -89,8 +89,7 @@ TrainOptions train_options(const Args &a) {
   o.device = resolve_device(a.get("--device", "auto"), &notice);
   if (!notice.empty() && a.get("--device", "auto") == "auto" && a.flag("--verbose")) std::fprintf(stderr, "%s\n", notice.c_str());
   const bool q = quiet(a), verbose = a.flag("--verbose");
-  const int total = o.mode == TrainMode::Faithful ? 0 : o.steps;
-  o.progress = [q, verbose, total, last = -1](double f, double loss) mutable {
+  o.progress = [q, verbose, last = -1](double f, double loss) mutable {
     if (interrupted()) return false;
     if (verbose) {
       const int pct = int(f * 100);
@@ -98,7 +97,6 @@ TrainOptions train_options(const Args &a) {
     } else if (!q) {
       GDALTermProgress(f, nullptr, nullptr);
     }
-    (void)total;
     return true;
   };
   return o;
@@ -140,9 +138,7 @@ void report_auc(const Args &a, const Raster &in, const std::vector<float> &score
   if (rows != in.cube.rows || cols != in.cube.cols)
     throw Error("truth '" + truth + "' is " + std::to_string(cols) + "x" + std::to_string(rows) + " but the scores are " +
                 std::to_string(in.cube.cols) + "x" + std::to_string(in.cube.rows));
-  std::vector<int8_t> labels(t.size());
-  for (size_t i = 0; i < t.size(); ++i) labels[i] = std::isnan(t[i]) ? -1 : int8_t(t[i] != 0);
-  std::printf("AUC %.4f (against %s)\n", roc_auc(score, labels), truth.c_str());
+  std::printf("AUC %.4f (against %s)\n", roc_auc(score, truth_labels(t)), truth.c_str());
 }
 
 void write_scores(const Args &a, const std::string &out, const Raster &in, const std::vector<float> &score,
@@ -266,11 +262,26 @@ int cmd_apply(const Argv &argv) {
 int cmd_rx(const Argv &argv) {
   ArgSpec spec;
   input_spec(spec);
+  spec.with_value.insert("--window");
   spec.min_positional = spec.max_positional = 2;
   Args a("rx", argv, spec);
   const std::string in = a.positional()[0], out = a.positional()[1];
+  int inner = 0, outer = 0;
+  if (a.has("--window")) {
+    char extra = 0;
+    if (std::sscanf(a.get("--window").c_str(), "%d,%d%c", &inner, &outer, &extra) != 2 || inner < 1 || outer <= inner ||
+        inner % 2 == 0 || outer % 2 == 0)
+      throw Error("--window wants two odd sizes INNER,OUTER with INNER < OUTER, e.g. 3,11");
+  }
   check_outputs(a, {out}, {in, a.get("--mask"), a.get("--truth")});
   Raster r = load_input(a, in);
+  if (outer > 0) {
+    std::vector<float> s = rx_local(r.cube, inner, outer);
+    write_scores(a, out, r, s, "local RX", "inner=" + std::to_string(inner) + " outer=" + std::to_string(outer) +
+                                               " ridge=1e-3 x mean variance, double precision");
+    report_auc(a, r, s);
+    return 0;
+  }
   std::vector<float> s = rx_global(r.cube);
   write_scores(a, out, r, s, "global RX", "pseudo-inverse covariance, double precision");
   report_auc(a, r, s);

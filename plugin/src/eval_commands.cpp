@@ -57,9 +57,7 @@ int cmd_evaluate(const Argv &argv) {
   if (sr != tr || sc != tc)
     throw Error("scores are " + std::to_string(sc) + "x" + std::to_string(sr) + " but the truth is " +
                 std::to_string(tc) + "x" + std::to_string(tr));
-  std::vector<int8_t> labels(t.size());
-  for (size_t i = 0; i < t.size(); ++i) labels[i] = std::isnan(t[i]) ? -1 : int8_t(t[i] != 0);
-  const RocReport r = roc_report(s, labels);
+  const RocReport r = roc_report(s, truth_labels(t));
   if (a.has("--roc")) write_roc_csv(a.get("--roc"), r);
   if (a.has("--plot")) write_roc_svg(a.get("--plot"), r);
   if (a.flag("--json")) {
@@ -94,6 +92,13 @@ int cmd_info(const Argv &argv) {
   std::printf("Size:       %d columns x %d rows, %d band(s) used", r.cube.cols, r.cube.rows, r.cube.bands);
   if (r.dropped_bad_bands) std::printf(" (%d bad band(s) dropped by bbl)", r.dropped_bad_bands);
   std::printf("\nValid:      %zu of %zu pixels\n", r.cube.valid_count(), r.cube.pixels());
+  std::string nodata;
+  for (const std::string &v : r.nodata) nodata += (nodata.empty() ? "" : ", ") + v;
+  std::printf("Nodata:     %s\n", nodata.empty() ? "none" : nodata.c_str());
+  std::string bad;
+  for (int b : r.bad_bands) bad += (bad.empty() ? "" : ",") + std::to_string(b);
+  std::printf("Bad bands:  %s%s\n", bad.empty() ? "none marked" : bad.c_str(),
+              bad.empty() ? "" : (a.flag("--keep-bad-bands") ? " (kept: --keep-bad-bands)" : " (dropped; --keep-bad-bands keeps them)"));
   if (!r.wavelengths.empty())
     std::printf("Wavelength: %g to %g %s\n", r.wavelengths.front(), r.wavelengths.back(), r.wavelength_units.c_str());
   else

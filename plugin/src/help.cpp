@@ -60,8 +60,10 @@ std::string usage(const std::string &c) {
            kInput + kOutput +
            "  --device D, --threads N, --background FILE, --detections FILE, --threshold X, --top-percent X\n";
   if (c == "rx")
-    return std::string("Usage: bs3lnet rx INPUT OUTPUT [options]\nGlobal RX (Mahalanobis distance to the scene mean).\n\n") +
-           kInput + kOutput;
+    return std::string("Usage: bs3lnet rx INPUT OUTPUT [options]\nGlobal RX (Mahalanobis distance to the scene mean), or\n"
+                       "local dual-window RX with --window.\n\n") +
+           kInput + kOutput +
+           "  --window IN,OUT     local RX: statistics from the ring between odd windows IN < OUT (e.g. 3,11)\n";
   if (c == "evaluate")
     return "Usage: bs3lnet evaluate SCORES TRUTH [--json] [--roc FILE.csv] [--plot FILE.svg]\n"
            "ROC AUC(D,F), 3-D ROC areas AUC(D,tau), AUC(F,tau) and TD, BS, SNPR, ODP, OA.\n";
@@ -77,7 +79,7 @@ std::string usage(const std::string &c) {
            "  detect INPUT OUTPUT        train BS3LNet on INPUT and write anomaly scores\n"
            "  train INPUT MODEL          train and save a model\n"
            "  apply MODEL INPUT OUTPUT   score a scene with a saved model\n"
-           "  rx INPUT OUTPUT            global RX baseline\n"
+           "  rx INPUT OUTPUT            global or local (--window) RX baseline\n"
            "  evaluate SCORES TRUTH      ROC figures against a ground truth\n"
            "  info INPUT                 describe a cube\n"
            "  synth FOLDER               write the synthetic sample scene\n\n"

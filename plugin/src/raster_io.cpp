@@ -6,9 +6,11 @@
 #include <ogr_spatialref.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -34,7 +36,7 @@ std::string last_gdal_error() {
 
 DatasetPtr open(const std::string &path) {
   CPLErrorReset();
-  if (!path.empty() && path.rfind("/vsi", 0) != 0 && !path.empty() && path.find(':') == std::string::npos) {
+  if (!path.empty() && path.rfind("/vsi", 0) != 0 && path.find(':') == std::string::npos) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw Error("'" + path + "' does not exist");
     if (fs::is_directory(path, ec)) throw Error("'" + path + "' is a directory, not a raster");
@@ -183,14 +185,18 @@ Raster read_raster(const std::string &path, const ReadOptions &o) {
   else
     for (int i = 1; i <= count; ++i) bands.push_back(i);
   // ENVI bad-band list: 0 marks a band to leave out.
-  if (const char *bbl = d->GetMetadataItem("bbl", "ENVI"); bbl && !o.keep_bad_bands) {
+  if (const char *bbl = d->GetMetadataItem("bbl", "ENVI")) {
     const std::vector<double> flags = parse_envi_list(bbl);
     if (int(flags.size()) == count) {
-      std::vector<int> kept;
-      for (int b : bands)
-        if (flags[b - 1] != 0) kept.push_back(b);
-      r.dropped_bad_bands = int(bands.size() - kept.size());
-      bands = kept;
+      for (int b = 1; b <= count; ++b)
+        if (flags[b - 1] == 0) r.bad_bands.push_back(b);
+      if (!o.keep_bad_bands) {
+        std::vector<int> kept;
+        for (int b : bands)
+          if (flags[b - 1] != 0) kept.push_back(b);
+        r.dropped_bad_bands = int(bands.size() - kept.size());
+        bands = kept;
+      }
     }
   }
   if (bands.empty()) throw Error("no band left to use (all selected bands are marked bad in 'bbl')");
@@ -202,6 +208,13 @@ Raster read_raster(const std::string &path, const ReadOptions &o) {
   for (size_t i = 0; i < bands.size(); ++i) {
     GDALRasterBand *band = d->GetRasterBand(bands[i]);
     read_band(band, r.cube.data.data() + i * r.cube.pixels(), r.cube.valid, cols, rows, any_invalid);
+    int has_nodata = FALSE;
+    const double nd = band->GetNoDataValue(&has_nodata);
+    if (has_nodata) {
+      char text[64];
+      std::snprintf(text, sizeof(text), "%.10g", nd);
+      if (std::find(r.nodata.begin(), r.nodata.end(), text) == r.nodata.end()) r.nodata.push_back(text);
+    }
     if (const char *wl = band->GetMetadataItem("wavelength")) {
       r.wavelengths.push_back(std::atof(wl));
       if (const char *u = band->GetMetadataItem("wavelength_units")) r.wavelength_units = u;
@@ -236,6 +249,12 @@ std::vector<float> read_single_band(const std::string &path, int &rows, int &col
     if (!valid[i]) v[i] = std::numeric_limits<float>::quiet_NaN();
   if (geo) *geo = georef_of(*d);
   return v;
+}
+
+std::vector<int8_t> truth_labels(const std::vector<float> &truth) {
+  std::vector<int8_t> labels(truth.size());
+  for (size_t i = 0; i < truth.size(); ++i) labels[i] = std::isnan(truth[i]) ? -1 : int8_t(truth[i] != 0);
+  return labels;
 }
 
 std::string companion_truth(const std::string &path) {

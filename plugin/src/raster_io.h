@@ -1,5 +1,6 @@
 // Reading cubes from and writing score rasters to any GDAL format.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ struct Raster {
   std::vector<double> wavelengths;  // per kept band, empty if unknown
   std::string wavelength_units;
   int dropped_bad_bands = 0;
+  std::vector<int> bad_bands;       // 1-based source bands marked bad by ENVI bbl
+  std::vector<std::string> nodata;  // distinct nodata values of the kept bands, as text
 };
 
 // Opens `path` (a .mat file with several variables resolves to its 3-D cube).
@@ -40,6 +43,9 @@ Raster read_raster(const std::string &path, const ReadOptions &options);
 
 // One band of a raster as floats (truth maps, score maps); nodata -> NaN.
 std::vector<float> read_single_band(const std::string &path, int &rows, int &cols, Georef *geo = nullptr);
+
+// Truth raster to labels: 1 anomaly (nonzero), 0 background, -1 nodata.
+std::vector<int8_t> truth_labels(const std::vector<float> &truth);
 
 // Ground truth for a .mat input: its `map`/`gt`/`mask` variable, if any.
 std::string companion_truth(const std::string &path);

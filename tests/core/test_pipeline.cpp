@@ -156,6 +156,40 @@ TEST(Rx, FindsTheOutlier) {
   EXPECT_NEAR(mean / s.size(), 6.0 * (899.0 / 900.0), 1e-3);
 }
 
+// Direct per-pixel dual-window RX with mirrored edges, as the header states it.
+double local_rx_reference(const Cube &c, int y, int x, int inner, int outer) {
+  auto mirror = [](int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; };
+  const int r = outer / 2, ri = inner / 2, B = c.bands;
+  std::vector<torch::Tensor> samples;
+  for (int dy = -r; dy <= r; ++dy)
+    for (int dx = -r; dx <= r; ++dx) {
+      if (std::abs(dy) <= ri && std::abs(dx) <= ri) continue;
+      torch::Tensor v = torch::empty({B}, torch::kFloat64);
+      for (int b = 0; b < B; ++b) v[b] = c.at(b, mirror(y + dy, c.rows), mirror(x + dx, c.cols));
+      samples.push_back(v);
+    }
+  torch::Tensor s = torch::stack(samples);
+  torch::Tensor mean = s.mean(0), d = s - mean;
+  torch::Tensor cov = d.t().mm(d) / double(s.size(0) - 1);
+  cov += 1e-3 * cov.diagonal().mean() * torch::eye(B, torch::kFloat64);
+  torch::Tensor v = torch::empty({B}, torch::kFloat64);
+  for (int b = 0; b < B; ++b) v[b] = c.at(b, y, x);
+  v -= mean;
+  return v.dot(torch::linalg_solve(cov, v)).item<double>();
+}
+
+TEST(Rx, LocalMatchesDirectFormulaAndFindsOutlier) {
+  std::vector<int8_t> truth;
+  Cube c = synthetic(5, 24, 20, &truth, 4);
+  const std::vector<float> s = rx_local(c, 3, 7);
+  EXPECT_GT(roc_auc(s, truth), 0.99);
+  for (auto [y, x] : {std::pair{11, 9}, std::pair{0, 0}, std::pair{23, 5}, std::pair{7, 19}, std::pair{3, 4}})
+    EXPECT_NEAR(s[size_t(y) * 20 + x], local_rx_reference(c, y, x, 3, 7), 1e-3 * (1 + std::abs(s[size_t(y) * 20 + x])));
+  EXPECT_THROW(rx_local(c, 5, 3), Error);
+  EXPECT_THROW(rx_local(c, 3, 8), Error);
+  EXPECT_THROW(rx_local(c, 3, 41), Error);
+}
+
 TEST(BadInput, ClearErrors) {
   Cube empty;
   EXPECT_THROW(train(empty, quick(1)), Error);

@@ -8,5 +8,11 @@ namespace bs3l {
 // with the pseudo-inverse covariance, in double precision. Invalid -> NaN.
 std::vector<float> rx_global(const Cube &cube);
 
+// Local (dual-window) RX: mean and covariance from the valid pixels between an
+// inner and an outer square window (odd sizes, inner < outer) centred on each
+// pixel, mirrored at the scene edges. The ring often holds fewer pixels than
+// there are bands, so the covariance gets a ridge of 1e-3 x its mean variance.
+std::vector<float> rx_local(const Cube &cube, int inner, int outer);
+
 
 }  // namespace bs3l
