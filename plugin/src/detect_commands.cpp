@@ -11,6 +11,7 @@
 #include "bs3l/metrics.h"
 #include "bs3l/rx.h"
 #include "commands.h"
+#include "extra_outputs.h"
 #include "help.h"
 #include "raster_io.h"
 
@@ -149,6 +150,27 @@ void write_scores(const Args &a, const std::string &out, const Raster &in, const
                 {"BS3LNET_BANDS", join(in.band_index)}, {"BS3LNET_VERSION", version()}});
 }
 
+// Detected pixels: score >= --threshold, or the top --top-percent (default 1)
+// of the valid scores.
+std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &score, double &thr) {
+  std::vector<float> valid;
+  for (float s : score)
+    if (std::isfinite(s)) valid.push_back(s);
+  if (valid.empty()) throw Error("no valid score to threshold");
+  if (a.has("--threshold")) {
+    thr = a.get_double("--threshold", 0);
+  } else {
+    const double pct = a.get_double("--top-percent", 1.0);
+    if (!(pct > 0 && pct <= 100)) throw Error("--top-percent must be in (0, 100]");
+    std::sort(valid.begin(), valid.end());
+    const size_t k = std::min(valid.size() - 1, size_t(std::floor(valid.size() * (1 - pct / 100.0))));
+    thr = valid[k];
+  }
+  std::vector<uint8_t> on(score.size());
+  for (size_t i = 0; i < on.size(); ++i) on[i] = std::isfinite(score[i]) && score[i] >= thr;
+  return on;
+}
+
 void write_extras(const Args &a, const Raster &in, const Detection &d) {
   if (a.has("--background")) {
     const std::string path = a.get("--background");
@@ -161,31 +183,36 @@ void write_extras(const Args &a, const Raster &in, const Detection &d) {
     write_raster(path, write_options(a), in.cube.rows, in.cube.cols, bands, in.geo, names,
                  {{"BS3LNET_METHOD", "bs3lnet background reconstruction"}});
   }
-  if (a.has("--detections")) {
-    // Threshold: absolute (--threshold) or the top percentage of valid scores.
-    std::vector<float> valid;
-    for (float s : d.score)
-      if (std::isfinite(s)) valid.push_back(s);
-    double thr;
-    if (a.has("--threshold")) {
-      thr = a.get_double("--threshold", 0);
-    } else {
-      const double pct = a.get_double("--top-percent", 1.0);
-      if (!(pct > 0 && pct <= 100)) throw Error("--top-percent must be in (0, 100]");
-      std::sort(valid.begin(), valid.end());
-      const size_t k = std::min(valid.size() - 1, size_t(std::floor(valid.size() * (1 - pct / 100.0))));
-      thr = valid[k];
+  if (a.has("--detections") || a.has("--vector")) {
+    double thr = 0;
+    const std::vector<uint8_t> on = detection_mask(a, d.score, thr);
+    if (a.has("--detections")) {
+      std::vector<float> mask(d.score.size());
+      for (size_t i = 0; i < mask.size(); ++i) mask[i] = std::isfinite(d.score[i]) ? float(on[i]) : NAN;
+      write_raster(a.get("--detections"), write_options(a), in.cube.rows, in.cube.cols, {mask.data()}, in.geo,
+                   {"detection (1) / background (0)"}, {{"BS3LNET_THRESHOLD", std::to_string(thr)}}, true);
     }
-    std::vector<float> mask(d.score.size());
-    for (size_t i = 0; i < mask.size(); ++i) mask[i] = std::isfinite(d.score[i]) ? float(d.score[i] >= thr) : NAN;
-    write_raster(a.get("--detections"), write_options(a), in.cube.rows, in.cube.cols, {mask.data()}, in.geo,
-                 {"detection (1) / background (0)"}, {{"BS3LNET_THRESHOLD", std::to_string(thr)}}, true);
+    if (a.has("--vector")) {
+      const int n = write_polygons(a.get("--vector"), in, d.score, on, a.flag("--overwrite"));
+      if (!quiet(a)) std::printf("%d detection polygon(s) written to %s\n", n, a.get("--vector").c_str());
+    }
   }
+  if (a.has("--quicklook")) write_quicklook(a.get("--quicklook"), in, d.score, a.flag("--overwrite"));
 }
 
 void check_outputs(const Args &a, const std::vector<std::string> &outs, const std::vector<std::string> &inputs) {
   for (const std::string &o : outs)
     if (!o.empty()) check_output(o, write_options(a), inputs);
+  // The extra outputs have fixed formats, whatever -of says.
+  WriteOptions fixed = write_options(a);
+  if (a.has("--quicklook")) {
+    fixed.format = "PNG";
+    check_output(a.get("--quicklook"), fixed, inputs);
+  }
+  if (a.has("--vector")) {
+    fixed.format = vector_driver_for(a.get("--vector"));
+    check_output(a.get("--vector"), fixed, inputs);
+  }
 }
 
 }  // namespace
@@ -194,7 +221,7 @@ int cmd_detect(const Argv &argv) {
   ArgSpec spec;
   input_spec(spec);
   add_train_options(spec);
-  spec.with_value.insert({"--background", "--detections", "--threshold", "--top-percent"});
+  spec.with_value.insert({"--background", "--detections", "--threshold", "--top-percent", "--vector", "--quicklook"});
   spec.min_positional = spec.max_positional = 2;
   Args a("detect", argv, spec);
   const std::string in = a.positional()[0], out = a.positional()[1];
@@ -235,7 +262,8 @@ int cmd_train(const Argv &argv) {
 int cmd_apply(const Argv &argv) {
   ArgSpec spec;
   input_spec(spec);
-  spec.with_value.insert({"--device", "--threads", "--background", "--detections", "--threshold", "--top-percent"});
+  spec.with_value.insert({"--device", "--threads", "--background", "--detections", "--threshold", "--top-percent",
+                          "--vector", "--quicklook"});
   spec.min_positional = spec.max_positional = 3;
   Args a("apply", argv, spec);
   const std::string model_path = a.positional()[0], in = a.positional()[1], out = a.positional()[2];

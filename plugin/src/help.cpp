@@ -49,8 +49,11 @@ std::string usage(const std::string &c) {
            "  --save-model FILE  also save the trained model\n"
            "  --background FILE  write the reconstructed background cube\n"
            "  --detections FILE  write a 0/1 detection mask (Byte, 255 = nodata)\n"
-           "  --threshold X      score threshold for --detections\n"
-           "  --top-percent X    or: flag the top X% of scores (default 1)\n";
+           "  --threshold X      score threshold for --detections and --vector\n"
+           "  --top-percent X    or: flag the top X% of scores (default 1)\n"
+           "  --vector FILE      polygons of connected detections (.gpkg, .geojson, .fgb, .kml) with\n"
+           "                     pixels, area, peak/mean score, centroid x/y and WGS 84 lon/lat\n"
+           "  --quicklook FILE   PNG: true-colour input (640/550/460 nm) beside the score map\n";
   if (c == "train")
     return std::string("Usage: bs3lnet train INPUT MODEL [options]\nTrain BS3LNet on INPUT and save it.\n\n") + kInput +
            kOutput + kTrain;
@@ -58,7 +61,8 @@ std::string usage(const std::string &c) {
     return std::string("Usage: bs3lnet apply MODEL INPUT OUTPUT [options]\n"
                        "Score INPUT with a saved model (same bands as it was trained on).\n\n") +
            kInput + kOutput +
-           "  --device D, --threads N, --background FILE, --detections FILE, --threshold X, --top-percent X\n";
+           "  --device D, --threads N, --background FILE, --detections FILE, --threshold X, --top-percent X,\n"
+           "  --vector FILE, --quicklook FILE (as for detect)\n";
   if (c == "rx")
     return std::string("Usage: bs3lnet rx INPUT OUTPUT [options]\nGlobal RX (Mahalanobis distance to the scene mean), or\n"
                        "local dual-window RX with --window.\n\n") +

@@ -10,6 +10,7 @@ gdal.UseExceptions()
 BS3LNET = os.environ["BS3LNET"]
 SAMPLE = os.environ["BS3L_SAMPLE_DIR"]
 SOURCE = os.environ.get("BS3L_SOURCE_DIR", "")
+HAD_DIR = os.environ.get("BS3L_HAD_DIR", os.path.join(SOURCE, "../shared/data/had"))
 
 
 def run(*args, env=None):

@@ -4,13 +4,15 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 import unittest
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from common import BS3LNET, SAMPLE, read, run, tmpdir, write_cube
+from common import BS3LNET, HAD_DIR, SAMPLE, read, run, tmpdir, write_cube
 
 FAST = ["--steps", "20", "--features", "16", "-q"]
 
@@ -116,6 +118,90 @@ class Rasters(unittest.TestCase):
         self.assertEqual(read(p("bg.tif"))[2].RasterCount, 6)
         det = read(p("det.tif"))[0]
         self.assertEqual(int(det.sum()), int(np.ceil(0.01 * det.size)) or 1)
+
+    def test_local_rx(self):
+        d = tmpdir()
+        write_cube(os.path.join(d, "in.tif"), small_cube())
+        p = lambda f: os.path.join(d, f)
+        code, _, se = run("rx", p("in.tif"), p("lrx.tif"), "--window", "3,9", "-q")
+        self.assertEqual(code, 0, se)
+        s, _, ds = read(p("lrx.tif"))
+        self.assertEqual(np.unravel_index(np.argmax(s), s.shape), (5, 7))
+        self.assertEqual(ds.GetMetadataItem("BS3LNET_METHOD"), "local RX")
+        code, _, se = run("rx", p("in.tif"), p("bad.tif"), "--window", "9,3")
+        self.assertEqual(code, 1)
+        self.assertIn("INNER < OUTER", se)
+
+    def test_vector_and_quicklook(self):
+        from osgeo import ogr, osr
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube(), gt=(500000, 10, 0, 4000000, 0, -10), epsg=32611)
+        code, so, se = run("detect", p("in.tif"), p("s.tif"), *FAST, "--top-percent", "0.2",
+                           "--vector", p("det.gpkg"), "--quicklook", p("look.png"))
+        self.assertEqual(code, 0, se)
+        v = ogr.Open(p("det.gpkg"))
+        layer = v.GetLayer(0)
+        self.assertGreaterEqual(layer.GetFeatureCount(), 1)
+        self.assertTrue(layer.GetSpatialRef().IsSame(read(p("in.tif"))[2].GetSpatialRef()))
+        wgs84 = osr.SpatialReference()
+        wgs84.ImportFromEPSG(4326)
+        wgs84.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        to_ll = osr.CoordinateTransformation(layer.GetSpatialRef(), wgs84)
+        top = max(layer, key=lambda f: f["peak_score"])
+        # The implanted outlier at row 5, col 7: its pixel centre, area and lon/lat.
+        self.assertEqual((top["x"], top["y"]), (500000 + 7.5 * 10, 4000000 - 5.5 * 10))
+        self.assertEqual(top["area"], 100 * top["pixels"])
+        lon, lat, _ = to_ll.TransformPoint(top["x"], top["y"])
+        self.assertAlmostEqual(top["lon"], lon, places=9)
+        self.assertAlmostEqual(top["lat"], lat, places=9)
+        self.assertTrue(top.GetGeometryRef().Contains(ogr.CreateGeometryFromWkt("POINT (%f %f)" % (top["x"], top["y"]))))
+        from osgeo import gdal
+        q = gdal.Open(p("look.png"))
+        self.assertEqual((q.GetDriver().ShortName, q.RasterCount), ("PNG", 3))
+        self.assertEqual(q.RasterXSize, 2 * 30 * 10 + 8)  # two 30-column panels, zoomed 10x, 8 px apart
+        self.assertEqual([f for f in os.listdir(d) if ".tmp" in f], [])
+        code, _, se = run("detect", p("in.tif"), p("t.tif"), *FAST, "--vector", p("det.txt"))
+        self.assertEqual(code, 1)
+        self.assertIn("cannot tell the vector format", se)
+
+    def test_mat_input_and_info_lists_nodata_and_bad_bands(self):
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        code, so, se = run("detect", os.path.join(SAMPLE, "scene.mat"), p("s.tif"), *FAST)
+        self.assertEqual(code, 0, se)
+        code, so, se = run("detect", os.path.join(SAMPLE, "scene.mat"), p("s.tif"), *FAST[:-1], "--overwrite")
+        self.assertIn('against MATLAB:"%s":map' % os.path.join(SAMPLE, "scene.mat"), so)  # its own truth variable
+        code, so, _ = run("info", os.path.join(SAMPLE, "scene.img"))
+        self.assertIn("Bad bands:  28,29,30,43,44 (dropped", so)
+        self.assertIn("Nodata:     none", so)
+        write_cube(p("nd.tif"), small_cube(), nodata=-1)
+        code, so, _ = run("info", p("nd.tif"))
+        self.assertIn("Nodata:     -1", so)
+
+    @unittest.skipUnless(os.path.isdir(HAD_DIR), "real scenes not found at " + HAD_DIR)
+    def test_sddata_georef_mat_gives_utm_11n_geotiff(self):
+        d = tmpdir()
+        out = os.path.join(d, "sd.tif")
+        code, so, se = run("detect", os.path.join(HAD_DIR, "sddata_georef.mat"), out, "--steps", "30", "-q")
+        self.assertEqual(code, 0, se)
+        info = subprocess.run(["gdalinfo", out], capture_output=True, text=True).stdout
+        self.assertIn("NAD27 / UTM zone 11N", info)
+        self.assertIn('ID["EPSG",26711]', info)
+        self.assertIn("Pixel Size = (3.500000000000000,-3.500000000000000)", info)
+
+    def test_ctrl_c_leaves_no_output(self):
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube(rows=60, cols=60))
+        proc = subprocess.Popen([BS3LNET, "detect", p("in.tif"), p("s.tif"), "--steps", "100000"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(4)
+        proc.send_signal(signal.SIGINT)
+        _, se = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, se)
+        self.assertIn("interrupted", se)
+        self.assertEqual(sorted(os.listdir(d)), ["in.tif"])
 
     def test_envi_bad_bands_dropped_and_band_list(self):
         code, so, _ = run("info", os.path.join(SAMPLE, "scene.img"))

@@ -11,16 +11,17 @@ from common import SAMPLE, read, run, tmpdir
 
 
 class MainJob(unittest.TestCase):
-    def check(self, name):
+    def check(self, name, own_truth=False):
         inp = os.path.join(SAMPLE, name)
         truth = os.path.join(SAMPLE, "scene_truth.tif")
         out = os.path.join(tmpdir(), "score.tif")
-        code, so, se = run("detect", inp, out, "--truth", truth, "--overwrite")
+        # A .mat scene carries its truth (`map`), so the command finds it alone.
+        code, so, se = run("detect", inp, out, "--overwrite", *([] if own_truth else ["--truth", truth]))
         self.assertEqual(code, 0, se)
         auc = float(re.search(r"AUC (\d\.\d+)", so).group(1))
         self.assertGreaterEqual(auc, 0.95)
         s, nodata, d = read(out)
-        _, _, src = read(inp)
+        _, _, src = read('MATLAB:"%s":data' % inp if name.endswith(".mat") else inp)
         self.assertEqual((d.RasterXSize, d.RasterYSize), (src.RasterXSize, src.RasterYSize))
         self.assertEqual(d.GetGeoTransform(), src.GetGeoTransform())
         self.assertTrue(d.GetSpatialRef().IsSame(src.GetSpatialRef()))
@@ -34,6 +35,9 @@ class MainJob(unittest.TestCase):
 
     def test_envi(self):
         self.check("scene.img")
+
+    def test_mat(self):
+        self.check("scene.mat", own_truth=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,25 @@
+// Optional outputs beside the score raster: a PNG glance and detection polygons.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "raster_io.h"
+
+namespace bs3l::app {
+
+// True-colour composite of the input (bands nearest 640/550/460 nm when the
+// wavelengths are known) beside the colour-mapped score map, as one PNG.
+void write_quicklook(const std::string &path, const Raster &in, const std::vector<float> &score, bool overwrite);
+
+// Polygons of 8-connected detected pixels (`detected` 1/0 per pixel) with
+// pixel count, area, peak and mean score, centroid in the input CRS and in
+// WGS 84 longitude/latitude (through PROJ). Format from the extension
+// (GeoPackage, GeoJSON, FlatGeobuf, KML). Returns the number of polygons.
+int write_polygons(const std::string &path, const Raster &in, const std::vector<float> &score,
+                   const std::vector<uint8_t> &detected, bool overwrite);
+
+// Vector driver for an output name, or throws Error.
+std::string vector_driver_for(const std::string &path);
+
+}  // namespace bs3l::app
