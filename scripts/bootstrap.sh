@@ -10,8 +10,9 @@ build=${BS3L_BUILD_DIR:-$root/build}
 pkgs=(build-essential cmake pkg-config libtorch-dev libgdal-dev gdal-bin libproj-dev libmatio-dev
       libgtest-dev googletest libopenblas0-pthread python3-gdal python3-numpy)
 if [ "$mode" = test ]; then
-  # Independent checks in the tests (scipy/h5py read .mat files, sklearn AUC).
-  pkgs+=(python3-scipy python3-h5py python3-sklearn)
+  # Independent checks in the tests (scipy/h5py read .mat files, sklearn AUC),
+  # and QGIS for the Processing provider tests (not needed by the main job).
+  pkgs+=(python3-scipy python3-h5py python3-sklearn qgis python3-qgis qgis-providers)
 fi
 
 missing=()

@@ -1,0 +1,55 @@
+"""Cancelling a running detect through the feedback object stops the
+command and leaves no output (standalone PyQGIS, headless)."""
+import os
+import sys
+import threading
+import time
+import unittest
+
+from qgis_env import SAMPLE, SOURCE, headless_env
+
+os.environ.update(headless_env())
+from qgis.core import QgsApplication, QgsProcessingException, QgsProcessingFeedback  # noqa: E402
+
+app = QgsApplication([], False)
+app.initQgis()
+sys.path[:0] = [os.path.join(SOURCE, "plugin", "qgis"), "/usr/share/qgis/python/plugins"]
+from processing.core.Processing import Processing  # noqa: E402
+
+Processing.initialize()
+import processing  # noqa: E402
+from bs3lnet import runner  # noqa: E402
+from bs3lnet.provider import Bs3lnetProvider  # noqa: E402
+
+provider = Bs3lnetProvider()
+QgsApplication.processingRegistry().addProvider(provider)
+
+
+class Cancel(unittest.TestCase):
+    def test_cancel_stops_process_and_removes_output(self):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="bs3l_cancel_")
+        out = os.path.join(d, "score.tif")
+        feedback = QgsProcessingFeedback()
+        seen = []
+        feedback.progressChanged.connect(seen.append)
+        threading.Timer(6.0, feedback.cancel).start()
+        t0 = time.time()
+        with self.assertRaises(QgsProcessingException) as e:
+            processing.run("bs3lnet:detect", {"INPUT": os.path.join(SAMPLE, "scene.tif"), "OUTPUT": out,
+                                              "STEPS": 100000, "FEATURES": 16}, feedback=feedback)
+        self.assertIn("Canceled", str(e.exception))
+        self.assertLess(time.time() - t0, 60)
+        self.assertTrue(seen, "no progress reached the feedback before the cancel")
+        with self.assertRaises(ProcessLookupError):
+            os.kill(runner.last_pid, 0)
+        self.assertEqual(os.listdir(d), [])
+
+
+if __name__ == "__main__":
+    try:
+        ok = unittest.main(exit=False).result.wasSuccessful()
+    finally:
+        QgsApplication.processingRegistry().removeProvider(provider)
+        app.exitQgis()
+    sys.exit(0 if ok else 1)

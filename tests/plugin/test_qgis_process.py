@@ -1,0 +1,82 @@
+"""The provider through /usr/bin/qgis_process.bin, headless, as a batch user runs it."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+import numpy as np
+from osgeo import gdal
+
+from qgis_env import SAMPLE, headless_env
+
+gdal.UseExceptions()
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"  # /usr/bin/qgis_process is broken on Debian 12
+FAST = ["STEPS=30", "FEATURES=16"]
+
+
+def qgis_process(alg, *params):
+    p = subprocess.run([QGIS_PROCESS, "--json", "run", alg, "--", *params], capture_output=True, text=True,
+                       env=headless_env(), timeout=600)
+    out = p.stdout[p.stdout.find("{"):] if "{" in p.stdout else ""
+    return p.returncode, (json.loads(out) if out else {}), p.stdout + p.stderr
+
+
+class QgisProcess(unittest.TestCase):
+    def setUp(self):
+        self.d = tempfile.mkdtemp(prefix="bs3l_qgis_")
+
+    def check_raster(self, path, like):
+        out, src = gdal.Open(path), gdal.Open(like)
+        self.assertEqual((out.RasterXSize, out.RasterYSize), (src.RasterXSize, src.RasterYSize))
+        self.assertTrue(out.GetSpatialRef().IsSame(src.GetSpatialRef()))
+        self.assertEqual(out.GetGeoTransform(), src.GetGeoTransform())
+        self.assertTrue(np.isfinite(out.GetRasterBand(1).ReadAsArray()).all())
+
+    def test_algorithms_listed(self):
+        p = subprocess.run([QGIS_PROCESS, "list"], capture_output=True, text=True, env=headless_env(), timeout=300)
+        for alg in ("bs3lnet:detect", "bs3lnet:train", "bs3lnet:apply", "bs3lnet:rx", "bs3lnet:evaluate"):
+            self.assertIn(alg, p.stdout)
+
+    def test_detect_rx_evaluate(self):
+        tif = os.path.join(SAMPLE, "scene.tif")
+        score = os.path.join(self.d, "score.tif")
+        code, res, log = qgis_process("bs3lnet:detect", "INPUT=" + tif, "OUTPUT=" + score, *FAST,
+                                      "POLYGONS=" + os.path.join(self.d, "det.gpkg"))
+        self.assertEqual(code, 0, log)
+        self.assertEqual(res["results"]["OUTPUT"], score)
+        self.check_raster(score, tif)
+        self.assertTrue(os.path.exists(os.path.join(self.d, "det.gpkg")))
+        rx = os.path.join(self.d, "rx.tif")
+        code, _, log = qgis_process("bs3lnet:rx", "INPUT=" + tif, "OUTPUT=" + rx)
+        self.assertEqual(code, 0, log)
+        self.check_raster(rx, tif)
+        report = os.path.join(self.d, "report.html")
+        code, res, log = qgis_process("bs3lnet:evaluate", "SCORES=" + rx, "TRUTH=" + os.path.join(SAMPLE, "scene_truth.tif"),
+                                      "OUTPUT_HTML=" + report)
+        self.assertEqual(code, 0, log)
+        r = res["results"]
+        self.assertGreater(r["AUC_DF"], 0.9)
+        self.assertAlmostEqual(r["OA"], r["AUC_DF"] + r["AUC_DTAU"] - r["AUC_FTAU"], places=5)
+        with open(report) as f:
+            self.assertIn("<svg", f.read())
+
+    def test_mat_input_through_the_driver(self):
+        mat = os.path.join(SAMPLE, "scene.mat")
+        for i, inp in enumerate((mat, 'MATLAB:"%s":data' % mat)):  # the file, or its cube variable
+            score = os.path.join(self.d, "mat_score%d.tif" % i)
+            code, _, log = qgis_process("bs3lnet:detect", "INPUT=" + inp, "OUTPUT=" + score, *FAST)
+            self.assertEqual(code, 0, log)
+            self.check_raster(score, 'MATLAB:"%s":data' % mat)
+
+    def test_missing_executable_is_a_clear_error(self):
+        env = headless_env()
+        env["BS3LNET_EXECUTABLE"] = "/nonexistent/bs3lnet"
+        p = subprocess.run([QGIS_PROCESS, "run", "bs3lnet:rx", "--", "INPUT=" + os.path.join(SAMPLE, "scene.tif"),
+                            "OUTPUT=" + os.path.join(self.d, "x.tif")], capture_output=True, text=True, env=env, timeout=300)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("bs3lnet executable not found", p.stdout + p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
