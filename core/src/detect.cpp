@@ -34,35 +34,48 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   torch::Tensor off = torch::tensor(m.scaling.offset.empty() ? std::vector<float>(B, 0.f) : m.scaling.offset, fopt);
   torch::Tensor scale = torch::tensor(m.scaling.scale.empty() ? std::vector<float>(B, 1.f) : m.scaling.scale, fopt);
 
-  for (int r0 = 0; r0 < H; r0 += o.tile) {
-    const int r1 = std::min(H, r0 + o.tile), pr0 = std::max(0, r0 - halo), pr1 = std::min(H, r1 + halo);
-    // Rows with halo, all columns; columns are tiled below from this strip.
-    torch::Tensor strip = prepare_rows(cube, m.scaling, fill, pr0, pr1, dev);
-    for (int c0 = 0; c0 < W; c0 += o.tile) {
-      const int c1 = std::min(W, c0 + o.tile), pc0 = std::max(0, c0 - halo), pc1 = std::min(W, c1 + halo);
-      torch::Tensor x = strip.index({Slice(), Slice(), Slice(pc0, pc1)}).unsqueeze(0);
-      torch::Tensor y = m.net->forward(x);
-      auto core = [&](const torch::Tensor &t) {
-        return t.index({0, Slice(), Slice(r0 - pr0, r1 - pr0), Slice(c0 - pc0, c1 - pc0)});
-      };
-      torch::Tensor s = core((y - x).pow(2).mean(1, true)).to(torch::kCPU).contiguous();
-      const float *sp = s.data_ptr<float>();
-      for (int r = r0; r < r1; ++r)
-        for (int c = c0; c < c1; ++c) {
-          const size_t i = size_t(r) * W + c;
-          if (cube.is_valid(i)) d.score[i] = sp[(r - r0) * (c1 - c0) + (c - c0)];
+  if (o.amp && !dev.is_cuda()) throw Error("--amp (bf16 autocast) needs a CUDA device");
+  // On CUDA a tile that does not fit is halved and the scene redone.
+  auto run = [&](int tile) {
+    for (int r0 = 0; r0 < H; r0 += tile) {
+      const int r1 = std::min(H, r0 + tile), pr0 = std::max(0, r0 - halo), pr1 = std::min(H, r1 + halo);
+      // Rows with halo, all columns; columns are tiled below from this strip.
+      torch::Tensor strip = prepare_rows(cube, m.scaling, fill, pr0, pr1, dev);
+      for (int c0 = 0; c0 < W; c0 += tile) {
+        const int c1 = std::min(W, c0 + tile), pc0 = std::max(0, c0 - halo), pc1 = std::min(W, c1 + halo);
+        torch::Tensor x = strip.index({Slice(), Slice(), Slice(pc0, pc1)}).unsqueeze(0);
+        torch::Tensor y = m.net->forward(x).to(torch::kFloat32);
+        auto core = [&](const torch::Tensor &t) {
+          return t.index({0, Slice(), Slice(r0 - pr0, r1 - pr0), Slice(c0 - pc0, c1 - pc0)});
+        };
+        torch::Tensor s = core((y - x).pow(2).mean(1, true)).to(torch::kCPU).contiguous();
+        const float *sp = s.data_ptr<float>();
+        for (int r = r0; r < r1; ++r)
+          for (int c = c0; c < c1; ++c) {
+            const size_t i = size_t(r) * W + c;
+            if (cube.is_valid(i)) d.score[i] = sp[(r - r0) * (c1 - c0) + (c - c0)];
+          }
+        if (o.want_background) {
+          torch::Tensor bg = core(y).to(torch::kCPU);
+          if (m.scaling.kind != Normalize::None) bg = bg / scale.view({-1, 1, 1}) + off.view({-1, 1, 1});
+          bg = bg.contiguous();
+          const float *bp = bg.data_ptr<float>();
+          for (int b = 0; b < B; ++b)
+            for (int r = r0; r < r1; ++r)
+              std::copy(bp + (size_t(b) * (r1 - r0) + (r - r0)) * (c1 - c0),
+                        bp + (size_t(b) * (r1 - r0) + (r - r0) + 1) * (c1 - c0),
+                        d.background.begin() + (size_t(b) * H + r) * W + c0);
         }
-      if (o.want_background) {
-        torch::Tensor bg = core(y).to(torch::kCPU);
-        if (m.scaling.kind != Normalize::None) bg = bg / scale.view({-1, 1, 1}) + off.view({-1, 1, 1});
-        bg = bg.contiguous();
-        const float *bp = bg.data_ptr<float>();
-        for (int b = 0; b < B; ++b)
-          for (int r = r0; r < r1; ++r)
-            std::copy(bp + (size_t(b) * (r1 - r0) + (r - r0)) * (c1 - c0),
-                      bp + (size_t(b) * (r1 - r0) + (r - r0) + 1) * (c1 - c0),
-                      d.background.begin() + (size_t(b) * H + r) * W + c0);
       }
+    }
+  };
+  for (int tile = o.tile;; tile = std::max(32, tile / 2)) {
+    try {
+      Autocast amp(o.amp);
+      run(tile);
+      break;
+    } catch (const c10::Error &e) {
+      if (!dev.is_cuda() || tile <= 32 || std::string(e.what()).find("out of memory") == std::string::npos) throw;
     }
   }
   return d;

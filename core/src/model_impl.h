@@ -1,5 +1,7 @@
 // What a Model holds; shared by the core's translation units only.
 #pragma once
+#include <ATen/autocast_mode.h>
+
 #include <map>
 
 #include "bs3l/model.h"
@@ -18,6 +20,27 @@ struct Model::Impl {
 }  // namespace bs3l
 
 namespace bs3l {
+
+// bf16 autocast on CUDA for one scope (bf16 needs no loss scaling).
+class Autocast {
+ public:
+  explicit Autocast(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+    at::autocast::increment_nesting();
+  }
+  ~Autocast() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_enabled(false);
+  }
+  Autocast(const Autocast &) = delete;
+  Autocast &operator=(const Autocast &) = delete;
+
+ private:
+  bool on_;
+};
 
 // The cube as a [B,H,W] float tensor on `device`, rows [r0,r1), scaled and
 // with invalid pixels set to the band's valid mean (so no nodata enters a

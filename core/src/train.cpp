@@ -171,7 +171,11 @@ double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor 
     double sum = 0;
     for (int64_t i = 0; i < per_epoch; ++i) {
       Batch b = sampler.batch(order.slice(0, i * o.batch_size, std::min(n, (i + 1) * o.batch_size)));
-      torch::Tensor out = net->forward(b.input);
+      torch::Tensor out;
+      {
+        Autocast amp(o.amp);
+        out = net->forward(b.input).to(torch::kFloat32);
+      }
       // The paper's L1: masked residual averaged over every element.
       torch::Tensor loss = ((out - b.label).abs() * b.mask).sum() / double(out.numel());
       adam.zero_grad();
@@ -204,7 +208,11 @@ double train_fast(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &val
     auto [input, mask] = blind_spot_scene(tile, fraction, o.window);
     mask = mask * ok.to(mask.dtype());
     const torch::Tensor count = mask.sum().clamp_min(1.0) * double(x.size(0));
-    torch::Tensor out = net->forward(input);
+    torch::Tensor out;
+    {
+      Autocast amp(o.amp);
+      out = net->forward(input).to(torch::kFloat32);
+    }
     torch::Tensor loss = ((out - tile).abs() * mask).sum() / count;
     adam.zero_grad();
     loss.backward();
@@ -225,7 +233,8 @@ Model train(const Cube &cube, const TrainOptions &o) {
   m.device = torch::Device(resolve_device(o.device));
   configure_cpu(o.threads);
   torch::manual_seed(o.seed);
-  if (o.deterministic) at::globalContext().setDeterministicCuDNN(true);
+  if (o.deterministic) at::globalContext().setDeterministicCuDNN(true), at::globalContext().setBenchmarkCuDNN(false);
+  if (o.amp && !m.device.is_cuda()) throw Error("--amp (bf16 autocast) needs a CUDA device");
   m.config = o.model;
   m.config.bands = cube.bands;
   m.scaling = Scaling::fit(cube, o.normalize);

@@ -28,7 +28,7 @@ void add_train_options(ArgSpec &s) {
   s.with_value.insert({"--mode", "--epochs", "--steps", "--batch-size", "--lr", "--patch", "--ratio", "--window",
                        "--features", "--blocks", "--norm", "--seed", "--device", "--threads", "--normalize",
                        "--save-model", "--tile"});
-  s.flags.insert({"--fixed-masks", "--deterministic"});
+  s.flags.insert({"--fixed-masks", "--deterministic", "--amp"});
 }
 
 bool quiet(const Args &a) { return a.flag("-q") || a.flag("--quiet"); }
@@ -80,6 +80,7 @@ TrainOptions train_options(const Args &a) {
   o.normalize = parse_normalize(a.get("--normalize", "minmax"));
   o.fixed_masks = a.flag("--fixed-masks");
   o.deterministic = a.flag("--deterministic");
+  o.amp = a.flag("--amp");
   if (o.patch < 3 || o.patch % 2 == 0) throw Error("--patch must be odd and at least 3");
   if (o.window < 2) throw Error("--window must be at least 2");
   if (!(o.ratio >= 0 && o.ratio < 1)) throw Error("--ratio must be in [0, 1)");
@@ -88,7 +89,8 @@ TrainOptions train_options(const Args &a) {
   // Device: auto prints a one-line notice when it falls back to the CPU.
   std::string notice;
   o.device = resolve_device(a.get("--device", "auto"), &notice);
-  if (!notice.empty() && a.get("--device", "auto") == "auto" && a.flag("--verbose")) std::fprintf(stderr, "%s\n", notice.c_str());
+  if (!notice.empty() && !quiet(a)) std::printf("%s\n", notice.c_str());
+  if (o.amp && o.device.rfind("cuda", 0) != 0) throw Error("--amp (bf16 autocast) needs a CUDA device");
   const bool q = quiet(a), verbose = a.flag("--verbose");
   o.progress = [q, verbose, last = -1](double f, double loss) mutable {
     if (interrupted()) return false;
@@ -234,6 +236,7 @@ int cmd_detect(const Argv &argv) {
   if (a.has("--save-model")) save_model(m, a.get("--save-model"));
   DetectOptions d;
   d.want_background = a.has("--background");
+  d.amp = o.amp;
   Detection det = detect(m, r.cube, d);
   write_scores(a, out, r, det.score, "bs3lnet", describe(o));
   write_extras(a, r, det);
@@ -265,12 +268,14 @@ int cmd_apply(const Argv &argv) {
   spec.with_value.insert({"--device", "--threads", "--background", "--detections", "--threshold", "--top-percent",
                           "--vector", "--quicklook"});
   spec.min_positional = spec.max_positional = 3;
+  spec.flags.insert("--amp");
   Args a("apply", argv, spec);
   const std::string model_path = a.positional()[0], in = a.positional()[1], out = a.positional()[2];
   check_outputs(a, {out, a.get("--background"), a.get("--detections")}, {in, model_path});
   configure_cpu(a.get_int("--threads", 0));
   std::string notice;
   Model m = load_model(model_path, resolve_device(a.get("--device", "auto"), &notice));
+  if (!notice.empty() && !quiet(a)) std::printf("%s\n", notice.c_str());
   Raster r = load_input(a, in);
   const std::string trained = m.tag("bands");
   if (r.cube.bands != m.config().bands)
@@ -280,6 +285,7 @@ int cmd_apply(const Argv &argv) {
     throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
   DetectOptions d;
   d.want_background = a.has("--background");
+  d.amp = a.flag("--amp");
   Detection det = detect(m, r.cube, d);
   write_scores(a, out, r, det.score, "bs3lnet", "model=" + model_path + " " + m.tag("parameters"));
   write_extras(a, r, det);

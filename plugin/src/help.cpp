@@ -37,6 +37,7 @@ const char *kTrain = R"(  --mode fast|faithful   training protocol (default fast
   --device auto|cpu|cuda[:N]  (default auto: CUDA when available)
   --threads N        CPU threads (default 0: all cores)
   --deterministic    deterministic cuDNN kernels
+  --amp              CUDA: bf16 mixed precision (autocast) for training and detection
 )";
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -260,16 +261,34 @@ std::vector<int8_t> truth_labels(const std::vector<float> &truth) {
 std::string companion_truth(const std::string &path) {
   if (fs::path(path).extension() != ".mat") return {};
   DatasetPtr d = open(path);
-  char **sds = d->GetMetadata("SUBDATASETS");
-  for (const char *want : {"map", "gt", "mask", "groundtruth"})
-    for (int i = 1;; ++i) {
-      const char *name = CSLFetchNameValue(sds, ("SUBDATASET_" + std::to_string(i) + "_NAME").c_str());
-      if (!name) break;
-      const std::string n = name;
-      if (n.size() > strlen(want) && n.compare(n.size() - strlen(want) - 1, std::string::npos, std::string(":") + want) == 0)
-        return n;
+  std::vector<std::string> names;
+  for (char **sds = d->GetMetadata("SUBDATASETS"); sds && *sds; ++sds) {
+    const std::string kv = *sds;
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos && kv.compare(eq - 5, 5, "_NAME") == 0) names.push_back(kv.substr(eq + 1));
+  }
+  const auto var_of = [](const std::string &n) { return n.substr(n.rfind(':') + 1); };
+  for (const char *want : {"map", "gt", "mask", "groundtruth", "gtImg_sub", "PlaneGT"})
+    for (const std::string &n : names)
+      if (var_of(n) == want) return n;
+  // Otherwise the one single-band variable of the cube's size (the cube: most bands).
+  int rows = 0, cols = 0, bands = 0;
+  std::vector<std::pair<std::string, std::array<int, 3>>> shapes;
+  for (const std::string &n : names) {
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    DatasetPtr s(GDALDataset::Open(n.c_str(), GDAL_OF_RASTER));
+    CPLPopErrorHandler();
+    if (!s) continue;
+    shapes.push_back({n, {s->GetRasterYSize(), s->GetRasterXSize(), s->GetRasterCount()}});
+    if (s->GetRasterCount() > bands) rows = s->GetRasterYSize(), cols = s->GetRasterXSize(), bands = s->GetRasterCount();
+  }
+  std::string found;
+  for (const auto &[n, shape] : shapes)
+    if (shape[0] == rows && shape[1] == cols && shape[2] == 1) {
+      if (!found.empty()) return {};  // ambiguous: ask for --truth
+      found = n;
     }
-  return {};
+  return bands > 1 ? found : std::string();
 }
 
 void check_output(const std::string &path, const WriteOptions &o, const std::vector<std::string> &inputs) {

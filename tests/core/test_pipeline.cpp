@@ -42,6 +42,8 @@ TrainOptions quick(int steps) {
   o.steps = steps;
   o.model.features = 16;
   o.threads = 1;
+  // scripts/gpu-check.sh runs this suite on CUDA.
+  if (const char *d = std::getenv("BS3L_TEST_DEVICE")) o.device = d;
   return o;
 }
 
@@ -205,6 +207,10 @@ TEST(BadInput, ClearErrors) {
   EXPECT_THROW(train(none, quick(1)), Error);
   Cube ok = synthetic(4, 10, 10);
   EXPECT_THROW(roc_auc(std::vector<float>(100, 1.f), std::vector<int8_t>(99, 0)), Error);
+  TrainOptions amp = quick(1);
+  amp.device = "cpu";
+  amp.amp = true;
+  EXPECT_THROW(train(ok, amp), Error);  // bf16 autocast is CUDA-only
   TrainOptions bad = quick(1);
   bad.device = "cuda:7";
   EXPECT_THROW(train(ok, bad), Error);

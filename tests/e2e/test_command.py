@@ -321,6 +321,18 @@ class BadInput(unittest.TestCase):
 
     def test_cuda_without_cuda(self):
         self.expect_error(["detect", self.good, self.out(), "--device", "cuda"], "CUDA is not available", self.out())
+        self.expect_error(["detect", self.good, self.out(), "--amp", "--device", "cpu"], "needs a CUDA device", self.out())
+
+    def test_auto_device_falls_back_with_one_notice(self):
+        out = self.out("auto.tif")
+        code, so, se = run("detect", self.good, out, *FAST[:-1], "--device", "auto")
+        self.assertEqual(code, 0, se)
+        notices = [l for l in so.splitlines() if "CUDA" in l]
+        self.assertEqual(len(notices), 1, so)
+        self.assertIn("CPU", notices[0])
+        code, so, _ = run("detect", self.good, out, *FAST[:-1], "--device", "cpu", "--overwrite")
+        self.assertNotIn("CUDA", so)
+        os.remove(out)
 
     def test_mismatched_truth(self):
         t = os.path.join(self.d, "t.tif")

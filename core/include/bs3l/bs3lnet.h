@@ -51,7 +51,8 @@ struct TrainOptions {
   uint64_t seed = 1;
   int threads = 0;             // 0: all cores
   std::string device = "cpu";  // cpu, cuda, cuda:N, auto
-  bool deterministic = false;
+  bool deterministic = false;  // also cuDNN's deterministic algorithms
+  bool amp = false;            // CUDA only: bf16 autocast for the forward passes
   Progress progress;
 };
 
@@ -81,9 +82,10 @@ class Model {
 Model train(const Cube &cube, const TrainOptions &options);
 
 struct DetectOptions {
-  int tile = 256;  // output tile edge; a halo of the receptive field is added
+  int tile = 256;  // output tile edge (+ receptive-field halo); halved on CUDA out-of-memory
   std::string device;  // empty: the model's device
   bool want_background = false;
+  bool amp = false;  // CUDA only: bf16 autocast
 };
 
 struct Detection {
