@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "bs3l/rx.h"
+#include "memory.h"
 #include "model_impl.h"
 
 namespace bs3l {
@@ -69,7 +70,19 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
       }
     }
   };
-  for (int tile = o.tile;; tile = std::max(32, tile / 2)) {
+  // Memory guard: smaller tiles until one fits in host memory.
+  int first = o.tile;
+  if (!dev.is_cuda()) {
+    const size_t have = available_memory(), strip = size_t(4) * B * W;
+    auto need = [&](int t) {
+      const size_t side = size_t(std::min(t, std::max(H, W)) + 2 * halo);
+      return net_bytes(side * side, B, m.config.features, m.config.blocks, false) + strip * (std::min(t, H) + 2 * halo);
+    };
+    while (first > 32 && need(first) > have) first /= 2;
+    if (need(first) > have)
+      throw Error("detection needs about " + megabytes(need(first)) + " of memory but " + megabytes(have) + " is available");
+  }
+  for (int tile = first;; tile = std::max(32, tile / 2)) {
     try {
       Autocast amp(o.amp);
       run(tile);

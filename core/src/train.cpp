@@ -1,7 +1,9 @@
 // Blind-spot sampling and the two training modes.
+#include <algorithm>
 #include <cmath>
 
 #include "bs3l/sampler.h"
+#include "memory.h"
 #include "model_impl.h"
 
 namespace bs3l {
@@ -238,6 +240,18 @@ Model train(const Cube &cube, const TrainOptions &o) {
   m.config = o.model;
   m.config.bands = cube.bands;
   m.scaling = Scaling::fit(cube, o.normalize);
+  // Memory guard (host memory; on CUDA the device's own limits apply).
+  if (!m.device.is_cuda()) {
+    const bool fast = o.mode == TrainMode::Fast;
+    const size_t px = fast ? size_t(std::min(cube.rows, o.tile)) * std::min(cube.cols, o.tile)
+                           : size_t(o.batch_size) * o.patch * o.patch;
+    const size_t need = net_bytes(px, cube.bands, m.config.features, m.config.blocks, true) +
+                        size_t(4) * cube.bands * (cube.rows + o.patch) * (cube.cols + o.patch);  // working copy
+    const size_t have = available_memory();
+    if (need > have)
+      throw Error("training needs about " + megabytes(need) + " of memory but " + megabytes(have) + " is available" +
+                  (fast ? " (try a smaller --tile)" : " (try a smaller --batch-size)"));
+  }
   m.net = BS3LNet(m.config);
   m.net->to(m.device);
   m.net->train();

@@ -35,6 +35,21 @@ std::string last_gdal_error() {
   return (m && *m) ? std::string(": ") + m : std::string();
 }
 
+// Raw formats (ENVI, EHdr, ...) read missing bytes past the end of a short
+// data file as zeros without a word; refuse such a file up front.
+static void check_raw_size(GDALDataset &d, const std::string &path) {
+  GDALDataset::RawBinaryLayout l;
+  if (d.GetRasterCount() == 0 || !d.GetRawBinaryLayout(l)) return;
+  if (l.nImageOffset < 0 || l.nPixelOffset < 0 || l.nLineOffset < 0 || l.nBandOffset < 0) return;
+  const GIntBig last = l.nImageOffset + GIntBig(d.GetRasterCount() - 1) * l.nBandOffset +
+                       GIntBig(d.GetRasterYSize() - 1) * l.nLineOffset +
+                       GIntBig(d.GetRasterXSize() - 1) * l.nPixelOffset + GDALGetDataTypeSizeBytes(l.eDataType);
+  VSIStatBufL st;
+  if (VSIStatL(l.osRawFilename.c_str(), &st) == 0 && GIntBig(st.st_size) < last)
+    throw Error("data file '" + l.osRawFilename + "' of '" + path + "' holds " + std::to_string(st.st_size) +
+                " bytes but its header describes " + std::to_string(last));
+}
+
 DatasetPtr open(const std::string &path) {
   CPLErrorReset();
   if (!path.empty() && path.rfind("/vsi", 0) != 0 && path.find(':') == std::string::npos) {
@@ -46,7 +61,9 @@ DatasetPtr open(const std::string &path) {
   GDALDataset *d = GDALDataset::Open(path.c_str(), GDAL_OF_RASTER);
   CPLPopErrorHandler();
   if (!d) throw Error("cannot open '" + path + "' as a raster" + last_gdal_error());
-  return DatasetPtr(d);
+  DatasetPtr ds(d);
+  check_raw_size(*ds, path);
+  return ds;
 }
 
 // A multi-variable .mat opens with no bands and a list of subdatasets.

@@ -192,6 +192,26 @@ TEST(Rx, LocalMatchesDirectFormulaAndFindsOutlier) {
   EXPECT_THROW(rx_local(c, 3, 41), Error);
 }
 
+TEST(MemoryGuard, StopsTrainingAndShrinksDetectionTiles) {
+  Cube c = synthetic(5, 100, 100);
+  TrainOptions o = quick(2);
+  Model m = train(c, o);
+  const std::vector<float> full = detect(m, c).score;
+  setenv("BS3L_MEMORY_LIMIT_MB", "2", 1);  // fits 32-pixel tiles, not 256
+  const std::vector<float> small = detect(m, c).score;
+  setenv("BS3L_MEMORY_LIMIT_MB", "0", 1);
+  try {
+    train(c, o);
+    ADD_FAILURE() << "training ran with no memory";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("training needs about"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(detect(m, c), Error);
+  unsetenv("BS3L_MEMORY_LIMIT_MB");
+  ASSERT_EQ(small.size(), full.size());
+  for (size_t i = 0; i < full.size(); ++i) EXPECT_NEAR(small[i], full[i], 1e-4 * (1 + std::abs(full[i])));
+}
+
 TEST(BadInput, ClearErrors) {
   Cube empty;
   EXPECT_THROW(train(empty, quick(1)), Error);

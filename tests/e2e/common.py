@@ -1,5 +1,7 @@
 """Helpers for the end-to-end tests: run bs3lnet, read rasters with GDAL."""
+import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -45,4 +47,7 @@ def write_cube(path, cube, gt=(500000, 10, 0, 4000000, 0, -10), epsg=32611, noda
 
 
 def tmpdir():
-    return tempfile.mkdtemp(prefix="bs3l_e2e_")
+    """A scratch folder, removed when the test process exits."""
+    d = tempfile.mkdtemp(prefix="bs3l_e2e_")
+    atexit.register(shutil.rmtree, d, True)
+    return d

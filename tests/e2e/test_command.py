@@ -197,8 +197,10 @@ class Rasters(unittest.TestCase):
         proc = subprocess.Popen([BS3LNET, "detect", p("in.tif"), p("s.tif"), "--steps", "100000"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(4)
+        before = md5(p("in.tif"))
         proc.send_signal(signal.SIGINT)
         _, se = proc.communicate(timeout=60)
+        self.assertEqual(md5(p("in.tif")), before)
         self.assertEqual(proc.returncode, 130, se)
         self.assertIn("interrupted", se)
         self.assertEqual(sorted(os.listdir(d)), ["in.tif"])
@@ -318,6 +320,65 @@ class BadInput(unittest.TestCase):
     def test_unknown_option_and_bad_number(self):
         self.expect_error(["detect", self.good, self.out(), "--epoch", "3"], "unknown option --epoch")
         self.expect_error(["detect", self.good, self.out(), "--steps", "ten"], "expects an integer")
+
+    def test_truncated_and_corrupted_mat(self):
+        raw = open(os.path.join(SAMPLE, "scene.mat"), "rb").read()
+        t = os.path.join(self.d, "trunc.mat")
+        open(t, "wb").write(raw[: len(raw) * 6 // 10])
+        self.expect_error(["detect", t, self.out(), *FAST], "truncated", self.out())
+        c = os.path.join(self.d, "corrupt.mat")
+        bad = bytearray(raw)
+        bad[136:200] = b"\xff" * 64  # the first variable's tag, flags and dimensions
+        open(c, "wb").write(bytes(bad))
+        self.expect_error(["detect", c, self.out(), *FAST], "", self.out())
+
+    def test_envi_header_with_short_data_file(self):
+        hdr = os.path.join(self.d, "short.hdr")
+        shutil.copy(os.path.join(SAMPLE, "scene.hdr"), hdr)
+        data = open(os.path.join(SAMPLE, "scene.img"), "rb").read()
+        open(os.path.join(self.d, "short.img"), "wb").write(data[: len(data) // 2])
+        self.expect_error(["detect", os.path.join(self.d, "short.img"), self.out(), *FAST], "header describes", self.out())
+
+    def test_two_by_two(self):
+        t = os.path.join(self.d, "two.tif")
+        write_cube(t, small_cube(rows=2, cols=2))
+        self.expect_error(["detect", t, self.out(), *FAST], "smaller than", self.out())
+
+    def test_nan_band_and_inf_values(self):
+        c = small_cube()
+        c[2] = np.nan
+        p = os.path.join(self.d, "nanband.tif")
+        write_cube(p, c)
+        self.expect_error(["detect", p, self.out(), *FAST], "non-finite", self.out())
+        c = small_cube()
+        c[1, 3, 4] = np.inf
+        p = os.path.join(self.d, "inf.tif")
+        write_cube(p, c)
+        self.expect_error(["detect", p, self.out(), *FAST], "non-finite", self.out())
+
+    def test_disk_full(self):
+        import resource
+
+        def small_disk():  # writes past 2 KB fail with EFBIG, as on a full disk
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+        before = md5(self.good)
+        p = subprocess.run([BS3LNET, "detect", self.good, self.out("full.tif"), *FAST], capture_output=True, text=True,
+                           preexec_fn=small_disk, timeout=300)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertTrue(lines[0].startswith("ERROR: "), p.stderr)
+        self.assertFalse(os.path.exists(self.out("full.tif")))
+        self.assertEqual([f for f in os.listdir(self.d) if ".tmp" in f], [])
+        self.assertEqual(md5(self.good), before)
+
+    def test_not_enough_memory(self):
+        code, so, se = run("detect", self.good, self.out(), *FAST, env={"BS3L_MEMORY_LIMIT_MB": "1"})
+        self.assertEqual(code, 1, se)
+        self.assertRegex(se, r"^ERROR: training needs about \d+ MB of memory but 1 MB is available")
+        self.assertFalse(os.path.exists(self.out()))
 
     def test_cuda_without_cuda(self):
         self.expect_error(["detect", self.good, self.out(), "--device", "cuda"], "CUDA is not available", self.out())

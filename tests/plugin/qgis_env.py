@@ -1,5 +1,7 @@
 """A throw-away headless QGIS profile with the bs3lnet plugin enabled."""
+import atexit
 import os
+import shutil
 import tempfile
 
 SOURCE = os.environ["BS3L_SOURCE_DIR"]
@@ -8,9 +10,16 @@ DRIVER_DIR = os.environ["BS3L_DRIVER_DIR"]
 SAMPLE = os.path.join(SOURCE, "sample_data")
 
 
+def scratch(prefix):
+    """A temporary folder, removed when the test process exits."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, d, True)
+    return d
+
+
 def headless_env():
-    home = tempfile.mkdtemp(prefix="bs3l_qgis_home_")
-    runtime = tempfile.mkdtemp(prefix="bs3l_qgis_run_")
+    home = scratch("bs3l_qgis_home_")
+    runtime = scratch("bs3l_qgis_run_")
     os.chmod(runtime, 0o700)
     ini = os.path.join(home, ".local/share/QGIS/QGIS3/profiles/default/QGIS")
     os.makedirs(ini)

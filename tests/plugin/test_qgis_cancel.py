@@ -6,7 +6,7 @@ import threading
 import time
 import unittest
 
-from qgis_env import SAMPLE, SOURCE, headless_env
+from qgis_env import SAMPLE, SOURCE, headless_env, scratch
 
 os.environ.update(headless_env())
 from qgis.core import QgsApplication, QgsProcessingException, QgsProcessingFeedback  # noqa: E402
@@ -27,8 +27,7 @@ QgsApplication.processingRegistry().addProvider(provider)
 
 class Cancel(unittest.TestCase):
     def test_cancel_stops_process_and_removes_output(self):
-        import tempfile
-        d = tempfile.mkdtemp(prefix="bs3l_cancel_")
+        d = scratch("bs3l_cancel_")
         out = os.path.join(d, "score.tif")
         feedback = QgsProcessingFeedback()
         seen = []

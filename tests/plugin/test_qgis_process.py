@@ -2,13 +2,12 @@
 import json
 import os
 import subprocess
-import tempfile
 import unittest
 
 import numpy as np
 from osgeo import gdal
 
-from qgis_env import SAMPLE, headless_env
+from qgis_env import SAMPLE, headless_env, scratch
 
 gdal.UseExceptions()
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"  # /usr/bin/qgis_process is broken on Debian 12
@@ -24,7 +23,7 @@ def qgis_process(alg, *params):
 
 class QgisProcess(unittest.TestCase):
     def setUp(self):
-        self.d = tempfile.mkdtemp(prefix="bs3l_qgis_")
+        self.d = scratch("bs3l_qgis_")
 
     def check_raster(self, path, like):
         out, src = gdal.Open(path), gdal.Open(like)

@@ -1,0 +1,42 @@
+#include "memory.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+
+namespace bs3l {
+
+size_t available_memory() {
+  if (const char *env = std::getenv("BS3L_MEMORY_LIMIT_MB")) return size_t(std::strtoull(env, nullptr, 10)) << 20;
+  size_t avail = std::numeric_limits<size_t>::max();
+  std::ifstream info("/proc/meminfo");
+  for (std::string key; info >> key;) {
+    size_t kb = 0;
+    info >> kb;
+    if (key == "MemAvailable:") avail = kb << 10;
+    info.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  std::ifstream cg("/sys/fs/cgroup/memory.max"), used("/sys/fs/cgroup/memory.current");
+  size_t limit = 0, current = 0;
+  if (cg >> limit && used >> current && limit > current) avail = std::min(avail, limit - current);
+  return avail;
+}
+
+size_t net_bytes(size_t pixels, int bands, int features, int blocks, bool training) {
+  // Training keeps every layer's output (conv, BN, ReLU, padded copies: about
+  // six feature maps per conv) plus input, target, mask and their gradients;
+  // inference holds a few maps at a time.
+  const double maps = training ? 6.0 * (2 + 2 * blocks) * features + 8.0 * bands : 4.0 * features + 4.0 * bands;
+  return size_t(4.0 * maps * double(pixels));
+}
+
+std::string megabytes(size_t bytes) {
+  std::ostringstream s;
+  s << (bytes + (1u << 20) - 1) / (1u << 20) << " MB";
+  return s.str();
+}
+
+}  // namespace bs3l
