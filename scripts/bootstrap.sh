@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set-up on a fresh Debian 12 machine: install what is missing, build, then
 #   run   - run the main job (bs3lnet detect) on sample_data/
-#   test  - run the whole test suite (ctest)
+#   test  - run the whole test suite (ctest), then the fast tests under
+#           ASan/UBSan (scripts/sanitize.sh) when time allows
 set -euo pipefail
 mode=${1:-run}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,8 +38,24 @@ case "$mode" in
     echo "Anomaly scores written to $out/scene_score.tif (open it in QGIS)."
     ;;
   test)
-    cd "$build"
-    ctest --output-on-failure --timeout 1200
+    (cd "$build" && ctest --output-on-failure --timeout 1200)
+    # The sanitizer run needs its own build; it runs only while the whole
+    # command can stay under BS3L_TEST_MINUTES (default 28), and a run cut
+    # short by that limit is reported, not failed. BS3L_SANITIZE=0 skips it.
+    left=$(( ${BS3L_TEST_MINUTES:-28} * 60 - SECONDS ))
+    if [ "${BS3L_SANITIZE:-1}" = 0 ]; then
+      echo "Sanitizer run skipped (BS3L_SANITIZE=0)."
+    elif [ "$left" -lt 600 ]; then
+      echo "Sanitizer run skipped: ${left} s left of ${BS3L_TEST_MINUTES:-28} min; run bash scripts/sanitize.sh"
+    else
+      echo "Sanitizer run (ASan + UBSan, tests labelled fast), at most ${left} s:"
+      rc=0; timeout "$left" bash "$root/scripts/sanitize.sh" || rc=$?
+      if [ "$rc" = 124 ]; then
+        echo "Sanitizer run stopped at the time limit; run bash scripts/sanitize.sh"
+      elif [ "$rc" != 0 ]; then
+        exit "$rc"
+      fi
+    fi
     ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac

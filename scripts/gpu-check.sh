@@ -3,13 +3,16 @@
 # PROJ, matio or internet: builds the core-only targets against the LibTorch
 # inside that PyTorch, runs the core tests on CUDA (when GoogleTest is there),
 # then the fast mode (fp32 and bf16 autocast) and the paper's protocol
-# (1000 epochs) on the synthetic 100x100x189 scene, printing times and AUCs.
-#   bash scripts/gpu-check.sh            (PYTHON=... to pick the interpreter)
+# (1000 epochs; bf16 for BS3L_GPU_AMP_EPOCHS, default 200) on the synthetic
+# 100x100x189 scene, printing times and AUCs.
+#   bash scripts/gpu-check.sh            (PYTHON=... to pick the interpreter;
+#   GTEST_SOURCE=dir builds GoogleTest from source where none is installed)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BS3L_GPU_BUILD:-$root/build-gpu}
 py=${PYTHON:-python3}
 epochs=${BS3L_GPU_EPOCHS:-1000}
+amp_epochs=${BS3L_GPU_AMP_EPOCHS:-200}
 
 torch_dir=$("$py" -c 'import os, torch; print(os.path.join(torch.utils.cmake_prefix_path, "Torch"))')
 "$py" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda, "available:", torch.cuda.is_available())'
@@ -17,7 +20,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 
 tests=ON
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBS3L_CORE_ONLY=ON -DTorch_DIR="$torch_dir" \
-  -DBS3L_TESTS=$tests > "$build.configure.log" 2>&1 || {
+  -DBS3L_TESTS=$tests -DBS3L_GTEST_SOURCE_DIR="${GTEST_SOURCE:-}" > "$build.configure.log" 2>&1 || {
+  tail -5 "$build.configure.log"
   echo "configure with tests failed (no GoogleTest?); building without them"; tests=OFF
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBS3L_CORE_ONLY=ON -DTorch_DIR="$torch_dir" -DBS3L_TESTS=OFF
 }
@@ -37,6 +41,7 @@ run() { echo "+ bs3l_raw detect ... $*"
 run --mode fast
 run --mode fast --amp
 run --mode fast --device cpu
+run --mode faithful --epochs "$amp_epochs"
+run --mode faithful --epochs "$amp_epochs" --amp
 run --mode faithful --epochs "$epochs"
-run --mode faithful --epochs "$epochs" --amp
 rm -rf "$scene"

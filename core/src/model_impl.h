@@ -1,6 +1,7 @@
 // What a Model holds; shared by the core's translation units only.
 #pragma once
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <map>
 
@@ -26,14 +27,23 @@ class Autocast {
  public:
   explicit Autocast(bool on) : on_(on) {
     if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);  // the per-device API of LibTorch 2.4+
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
     at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
     at::autocast::set_enabled(true);
+#endif
     at::autocast::increment_nesting();
   }
   ~Autocast() {
     if (!on_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+#else
     at::autocast::set_enabled(false);
+#endif
   }
   Autocast(const Autocast &) = delete;
   Autocast &operator=(const Autocast &) = delete;

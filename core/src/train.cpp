@@ -170,7 +170,10 @@ double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor 
   double epoch_loss = 0;
   for (int e = 0; e < o.epochs; ++e) {
     torch::Tensor order = pixels.index({torch::randperm(n, pixels.options())});
-    double sum = 0;
+    // On CUDA the loss is read back only now and then: a read per step
+    // would stall the GPU on every batch.
+    torch::Tensor sum = torch::zeros({}, x.options());
+    double last = 0;
     for (int64_t i = 0; i < per_epoch; ++i) {
       Batch b = sampler.batch(order.slice(0, i * o.batch_size, std::min(n, (i + 1) * o.batch_size)));
       torch::Tensor out;
@@ -183,11 +186,11 @@ double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor 
       adam.zero_grad();
       loss.backward();
       adam.step();
-      const double l = loss.item<double>();
-      sum += l;
-      report(o, (e * per_epoch + i + 1) / total, l);
+      sum += loss.detach();
+      if (!x.is_cuda() || i % 64 == 0) last = loss.item<double>();
+      report(o, (e * per_epoch + i + 1) / total, last);
     }
-    epoch_loss = sum / per_epoch;
+    epoch_loss = sum.item<double>() / per_epoch;
   }
   return epoch_loss;
 }

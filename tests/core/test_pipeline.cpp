@@ -36,13 +36,29 @@ Cube synthetic(int bands, int rows, int cols, std::vector<int8_t> *truth = nullp
   return c;
 }
 
+// scripts/gpu-check.sh runs this suite on CUDA (BS3L_TEST_DEVICE=cuda).
+bool on_cuda() {
+  const char *d = std::getenv("BS3L_TEST_DEVICE");
+  return d && std::string(d).rfind("cuda", 0) == 0;
+}
+
+// CUDA kernels (atomics in convolution backward, reductions) are not
+// bit-reproducible; the CPU route is, and is held to exact equality.
+void expect_same_scores(const std::vector<float> &a, const std::vector<float> &b) {
+  ASSERT_EQ(a.size(), b.size());
+  if (!on_cuda()) {
+    EXPECT_EQ(a, b);
+    return;
+  }
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-3 * (std::abs(a[i]) + 1e-6)) << "px " << i;
+}
+
 TrainOptions quick(int steps) {
   TrainOptions o;
   o.mode = TrainMode::Fast;
   o.steps = steps;
   o.model.features = 16;
   o.threads = 1;
-  // scripts/gpu-check.sh runs this suite on CUDA.
   if (const char *d = std::getenv("BS3L_TEST_DEVICE")) o.device = d;
   return o;
 }
@@ -124,7 +140,7 @@ TEST(Train, FaithfulLossDecreasesAndCancels) {
 TEST(Train, SameSeedSameScores) {
   Cube c = synthetic(5, 20, 20);
   Detection a = detect(train(c, quick(10)), c), b = detect(train(c, quick(10)), c);
-  EXPECT_EQ(a.score, b.score);
+  expect_same_scores(a.score, b.score);
 }
 
 TEST(Model, SaveLoadRoundTrip) {
@@ -139,7 +155,7 @@ TEST(Model, SaveLoadRoundTrip) {
   EXPECT_EQ(back.config().features, 16);
   EXPECT_EQ(back.scaling().kind, Normalize::ZScore);
   EXPECT_EQ(back.scaling().offset, m.scaling().offset);
-  EXPECT_EQ(detect(back, c).score, detect(m, c).score);
+  expect_same_scores(detect(back, c).score, detect(m, c).score);
   std::filesystem::remove(path);
   EXPECT_THROW(load_model(path), Error);  // missing
   Cube other = synthetic(6, 20, 24);
@@ -193,6 +209,7 @@ TEST(Rx, LocalMatchesDirectFormulaAndFindsOutlier) {
 }
 
 TEST(MemoryGuard, StopsTrainingAndShrinksDetectionTiles) {
+  if (on_cuda()) GTEST_SKIP() << "the guard measures host memory; CUDA tiles are sized from free GPU memory";
   Cube c = synthetic(5, 100, 100);
   TrainOptions o = quick(2);
   Model m = train(c, o);
