@@ -239,7 +239,9 @@ class BadInput(unittest.TestCase):
         write_cube(cls.good, small_cube())
 
     def expect_error(self, args, needle, out=None):
-        before = md5(self.good)
+        # Every file the command is given (inputs, truth, model) stays as it was.
+        given = [a for a in [self.good] + list(args) if os.path.isfile(a) and a != out]
+        before = {a: md5(a) for a in given}
         code, so, se = run(*args)
         self.assertEqual(code, 1, (args, so, se))
         lines = [l for l in se.splitlines() if l.strip()]
@@ -248,7 +250,7 @@ class BadInput(unittest.TestCase):
         self.assertIn(needle, lines[0])
         if out:
             self.assertFalse(os.path.exists(out), out)
-        self.assertEqual(md5(self.good), before)
+        self.assertEqual({a: md5(a) for a in given}, before)
         leftovers = [f for f in os.listdir(self.d) if ".tmp" in f]
         self.assertEqual(leftovers, [])
 
