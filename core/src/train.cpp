@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bs3l/optim.h"
 #include "bs3l/sampler.h"
 #include "memory.h"
 #include "model_impl.h"
@@ -148,22 +149,61 @@ torch::Tensor prepare_rows(const Cube &cube, const Scaling &s, const std::vector
 
 // ---- training -----------------------------------------------------------
 
+MultiAdam::MultiAdam(std::vector<torch::Tensor> params, double lr, double beta1, double beta2,
+                     double weight_decay, double eps)
+    : lr(lr), params_(std::move(params)), beta1_(beta1), beta2_(beta2), weight_decay_(weight_decay), eps_(eps) {
+  for (const auto &p : params_) {
+    avg_.push_back(torch::zeros_like(p));
+    avg_sq_.push_back(torch::zeros_like(p));
+  }
+}
+
+void MultiAdam::zero_grad() {
+  std::vector<torch::Tensor> grads;
+  for (auto &p : params_)
+    if (p.grad().defined()) grads.push_back(p.mutable_grad().detach_());
+  if (!grads.empty()) at::_foreach_zero_(grads);
+}
+
+void MultiAdam::step() {
+  torch::NoGradGuard no_grad;
+  // A parameter without a gradient is left alone, as torch::optim::Adam does.
+  std::vector<torch::Tensor> p, g, m, v;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].grad().defined()) continue;
+    p.push_back(params_[i]);
+    g.push_back(params_[i].grad());
+    m.push_back(avg_[i]);
+    v.push_back(avg_sq_[i]);
+  }
+  if (p.empty()) return;
+  ++steps_;
+  if (weight_decay_ != 0) g = at::_foreach_add(g, p, weight_decay_);
+  at::_foreach_mul_(m, beta1_);
+  at::_foreach_add_(m, g, 1 - beta1_);
+  at::_foreach_mul_(v, beta2_);
+  at::_foreach_addcmul_(v, g, g, 1 - beta2_);
+  const double c1 = 1 - std::pow(beta1_, double(steps_)), c2 = 1 - std::pow(beta2_, double(steps_));
+  std::vector<torch::Tensor> denom = at::_foreach_sqrt(v);
+  at::_foreach_div_(denom, std::sqrt(c2));
+  at::_foreach_add_(denom, eps_);
+  at::_foreach_addcdiv_(p, m, denom, -lr / c1);
+}
+
 namespace {
 
 void report(const TrainOptions &o, double fraction, double loss) {
   if (o.progress && !o.progress(fraction, loss)) throw Cancelled();
 }
 
-torch::optim::Adam make_adam(BS3LNet &net, const TrainOptions &o, double lr) {
-  return torch::optim::Adam(net->parameters(), torch::optim::AdamOptions(lr)
-                                                   .betas({o.beta1, o.beta2})
-                                                   .weight_decay(o.weight_decay));
+MultiAdam make_adam(BS3LNet &net, const TrainOptions &o, double lr) {
+  return MultiAdam(net->parameters(), lr, o.beta1, o.beta2, o.weight_decay);
 }
 
 double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &valid, const TrainOptions &o) {
   if (o.epochs < 1 || o.batch_size < 1) throw Error("epochs and batch size must be at least 1");
   PatchSampler sampler(x, {o.patch, o.ratio, o.window, o.fixed_masks});
-  torch::optim::Adam adam = make_adam(net, o, o.lr);
+  MultiAdam adam = make_adam(net, o, o.lr);
   torch::Tensor pixels = valid.flatten().nonzero().flatten();  // only valid centres
   const int64_t n = pixels.size(0), per_epoch = (n + o.batch_size - 1) / o.batch_size;
   const double total = double(o.epochs) * per_epoch;
@@ -199,13 +239,13 @@ double train_fast(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &val
   if (o.steps < 1) throw Error("steps must be at least 1");
   if (o.tile < 16) throw Error("training tile must be at least 16 pixels");
   const double fraction = double(blind_spot_count(o.patch, o.ratio)) / (double(o.patch) * o.patch);
-  torch::optim::Adam adam = make_adam(net, o, o.fast_lr);
+  MultiAdam adam = make_adam(net, o, o.fast_lr);
   const int64_t h = x.size(1), w = x.size(2), th = std::min<int64_t>(h, o.tile), tw = std::min<int64_t>(w, o.tile);
   double ema = 0;
   for (int s = 0; s < o.steps; ++s) {
     // Cosine decay to zero: the final weights settle instead of wandering.
     const double lr = o.fast_lr * 0.5 * (1 + std::cos(M_PI * s / o.steps));
-    for (auto &g : adam.param_groups()) static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
+    adam.lr = lr;
     const int64_t r0 = h > th ? torch::randint(0, h - th + 1, {1}).item<int64_t>() : 0;
     const int64_t c0 = w > tw ? torch::randint(0, w - tw + 1, {1}).item<int64_t>() : 0;
     torch::Tensor tile = x.index({Slice(), Slice(r0, r0 + th), Slice(c0, c0 + tw)}).unsqueeze(0);

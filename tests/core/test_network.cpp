@@ -5,6 +5,7 @@
 #include <set>
 
 #include "bs3l/model.h"
+#include "bs3l/optim.h"
 #include "bs3l/sampler.h"
 
 using namespace bs3l;
@@ -147,4 +148,34 @@ TEST(Sampler, SceneBlindSpotsNeverSelfAndWithinWindow) {
         EXPECT_EQ(v, r * W + c);
       }
     }
+}
+
+double ref_lr(int step) { return 1e-3 / (1 + step); }  // a changing rate, as the fast mode's
+
+// The multi-tensor Adam must take exactly torch::optim::Adam's steps (on the
+// CPU both run the same per-tensor kernels), the paper's settings included.
+TEST(Optim, MultiAdamEqualsTorchAdam) {
+  torch::manual_seed(3);
+  BS3LNet a(ModelConfig{6, 8, 1, false}), b(ModelConfig{6, 8, 1, false});
+  {
+    torch::NoGradGuard g;
+    auto pa = a->parameters(), pb = b->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) pb[i].copy_(pa[i]);
+  }
+  MultiAdam ours(a->parameters(), 1e-3, 0.5, 0.999, 1e-5);
+  torch::optim::Adam ref(b->parameters(), torch::optim::AdamOptions(1e-3).betas({0.5, 0.999}).weight_decay(1e-5));
+  torch::Tensor x = torch::rand({2, 6, 12, 10}), first = a->parameters()[0].detach().clone();
+  for (int s = 0; s < 6; ++s) {
+    ours.lr = ref_lr(s);
+    static_cast<torch::optim::AdamOptions &>(ref.param_groups()[0].options()).lr(ref_lr(s));
+    ours.zero_grad();
+    (a->forward(x) - x).abs().mean().backward();
+    ours.step();
+    ref.zero_grad();
+    (b->forward(x) - x).abs().mean().backward();
+    ref.step();
+  }
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+  EXPECT_FALSE(torch::equal(pa[0], first));  // it did train
 }

@@ -1,0 +1,25 @@
+// Adam as torch::optim::Adam computes it (L2 weight decay added to the
+// gradient, no AMSGrad), with one multi-tensor (_foreach) op per stage
+// instead of about ten ops per parameter. The paper's batches of 100 small
+// patches leave a GPU waiting on op launches, and Adam's per-parameter loop
+// was most of them (measured: 4.9 ms per step on an H200).
+#pragma once
+#include <torch/torch.h>
+
+namespace bs3l {
+
+class MultiAdam {
+ public:
+  MultiAdam(std::vector<torch::Tensor> params, double lr, double beta1, double beta2, double weight_decay,
+            double eps = 1e-8);
+  void zero_grad();
+  void step();
+  double lr;
+
+ private:
+  std::vector<torch::Tensor> params_, avg_, avg_sq_;
+  double beta1_, beta2_, weight_decay_, eps_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace bs3l
