@@ -1,6 +1,9 @@
 #include "memory.h"
 
 #include <algorithm>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -31,6 +34,22 @@ size_t net_bytes(size_t pixels, int bands, int features, int blocks, bool traini
   // inference holds a few maps at a time.
   const double maps = training ? 6.0 * (2 + 2 * blocks) * features + 8.0 * bands : 4.0 * features + 4.0 * bands;
   return size_t(4.0 * maps * double(pixels));
+}
+
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  static bool done = false;
+  if (done || std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return;
+  done = true;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum; larger blocks still use mmap
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
+void release_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 std::string megabytes(size_t bytes) {

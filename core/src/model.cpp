@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "memory.h"
 #include "model_impl.h"
 
 namespace bs3l {
@@ -139,6 +140,7 @@ void configure_cpu(int threads) {
   at::set_num_threads(threads);
   // Denormals slow CPU training several-fold as weights shrink.
   at::globalContext().setFlushDenormal(true);
+  keep_freed_memory();
 }
 
 std::string version() { return BS3L_VERSION; }

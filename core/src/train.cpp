@@ -303,6 +303,8 @@ Model train(const Cube &cube, const TrainOptions &o) {
   torch::Tensor valid = valid_mask(cube, m.device);
   m.final_loss = o.mode == TrainMode::Faithful ? train_faithful(m.net, x, valid, o) : train_fast(m.net, x, valid, o);
   m.net->eval();
+  x = torch::Tensor(), valid = torch::Tensor();
+  release_freed_memory();  // detection may follow; let its memory guard see it
   return model;
 }
 

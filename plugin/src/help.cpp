@@ -23,7 +23,7 @@ const char *kTrain = R"(  --mode fast|faithful   training protocol (default fast
   --steps N          fast mode: training steps (default 300)
   --epochs N         faithful mode: epochs over all pixels (default 1000)
   --batch-size N     faithful mode: patches per step (default 100)
-  --lr X             learning rate (fast: peak 1e-3; faithful: 1e-4)
+  --lr X             learning rate (fast: peak 5e-4; faithful: 1e-4)
   --patch N          blind-spot patch size (default 19)
   --ratio X          share of non-blind pixels in a patch (default 0.9 -> 37 spots)
   --window N         neighbour window of a blind spot (default 5)

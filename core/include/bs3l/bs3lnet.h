@@ -45,7 +45,7 @@ struct TrainOptions {
   bool fixed_masks = false;  // the official code draws masks once
   // Fast mode.
   int steps = 300;
-  double fast_lr = 1e-3;  // peak of the cosine schedule
+  double fast_lr = 5e-4;  // peak of the cosine schedule (bench: beats 1e-3 on the mean)
   int tile = 128;          // training tile edge; whole scene if smaller
   // Common.
   uint64_t seed = 1;
