@@ -1,14 +1,14 @@
 #include "memory.h"
 
 #include <algorithm>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <string>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace bs3l {
 
@@ -38,9 +38,7 @@ size_t net_bytes(size_t pixels, int bands, int features, int blocks, bool traini
 
 void keep_freed_memory() {
 #if defined(__GLIBC__)
-  static bool done = false;
-  if (done || std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return;
-  done = true;
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return;
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum; larger blocks still use mmap
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
