@@ -31,6 +31,8 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   Detection d;
   d.score.assign(cube.pixels(), std::numeric_limits<float>::quiet_NaN());
   if (o.want_background) d.background.assign(size_t(B) * cube.pixels(), 0.f);
+  // The scaled scores need every residual first (their spread is scene-wide).
+  std::vector<float> residual(o.score == Score::Mse ? 0 : size_t(B) * cube.pixels());
   auto fopt = torch::TensorOptions(torch::kFloat32);
   torch::Tensor off = torch::tensor(m.scaling.offset.empty() ? std::vector<float>(B, 0.f) : m.scaling.offset, fopt);
   torch::Tensor scale = torch::tensor(m.scaling.scale.empty() ? std::vector<float>(B, 1.f) : m.scaling.scale, fopt);
@@ -56,6 +58,15 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
             const size_t i = size_t(r) * W + c;
             if (cube.is_valid(i)) d.score[i] = sp[(r - r0) * (c1 - c0) + (c - c0)];
           }
+        if (!residual.empty()) {
+          torch::Tensor res = core(x - y).to(torch::kCPU).contiguous();
+          const float *rp = res.data_ptr<float>();
+          for (int b = 0; b < B; ++b)
+            for (int r = r0; r < r1; ++r)
+              std::copy(rp + (size_t(b) * (r1 - r0) + (r - r0)) * (c1 - c0),
+                        rp + (size_t(b) * (r1 - r0) + (r - r0) + 1) * (c1 - c0),
+                        residual.begin() + (size_t(b) * H + r) * W + c0);
+        }
         if (o.want_background) {
           torch::Tensor bg = core(y).to(torch::kCPU);
           if (m.scaling.kind != Normalize::None) bg = bg / scale.view({-1, 1, 1}) + off.view({-1, 1, 1});
@@ -73,7 +84,8 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   // Memory guard: smaller tiles until one fits in host memory.
   int first = o.tile;
   if (!dev.is_cuda()) {
-    const size_t have = available_memory(), strip = size_t(4) * B * W;
+    const size_t have = available_memory() - std::min(available_memory(), residual.size() * sizeof(float)),
+                 strip = size_t(4) * B * W;
     auto need = [&](int t) {
       const size_t side = size_t(std::min(t, std::max(H, W)) + 2 * halo);
       return net_bytes(side * side, B, m.config.features, m.config.blocks, false) + strip * (std::min(t, H) + 2 * halo);
@@ -90,6 +102,11 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
     } catch (const c10::Error &e) {
       if (!dev.is_cuda() || tile <= 32 || std::string(e.what()).find("out of memory") == std::string::npos) throw;
     }
+  }
+  if (o.score != Score::Mse) {
+    d.score = scaled_score(residual, B, H, W, cube.valid);
+    residual = std::vector<float>();
+    if (o.score == Score::Fused) d.score = rank_fuse(d.score, rx_global(cube), o.rx_weight);
   }
   return d;
 }

@@ -105,6 +105,25 @@ TrainOptions train_options(const Args &a) {
   return o;
 }
 
+void add_score_options(ArgSpec &s) { s.with_value.insert({"--score", "--rx-weight"}); }
+
+// The paper's protocol scores with the paper's mse unless told otherwise.
+DetectOptions detect_options(const Args &a, bool faithful) {
+  DetectOptions d;
+  d.want_background = a.has("--background");
+  d.amp = a.flag("--amp");
+  d.score = parse_score(a.get("--score", faithful ? "mse" : "fused"));
+  d.rx_weight = a.get_double("--rx-weight", d.rx_weight);
+  if (!(d.rx_weight >= 0)) throw Error("--rx-weight must be non-negative");
+  return d;
+}
+
+std::string describe(const DetectOptions &d) {
+  std::string s = "score=" + to_string(d.score);
+  if (d.score == Score::Fused) s += " rx_weight=" + std::to_string(d.rx_weight).substr(0, 4);
+  return s;
+}
+
 std::string describe(const TrainOptions &o) {
   std::ostringstream s;
   if (o.mode == TrainMode::Faithful)
@@ -223,6 +242,7 @@ int cmd_detect(const Argv &argv) {
   ArgSpec spec;
   input_spec(spec);
   add_train_options(spec);
+  add_score_options(spec);
   spec.with_value.insert({"--background", "--detections", "--threshold", "--top-percent", "--vector", "--quicklook"});
   spec.min_positional = spec.max_positional = 2;
   Args a("detect", argv, spec);
@@ -233,12 +253,11 @@ int cmd_detect(const Argv &argv) {
   if (!quiet(a)) std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands, describe(o).c_str());
   Model m = train(r.cube, o);
   m.set_tag("bands", join(r.band_index));
+  m.set_tag("parameters", describe(o));
   if (a.has("--save-model")) save_model(m, a.get("--save-model"));
-  DetectOptions d;
-  d.want_background = a.has("--background");
-  d.amp = o.amp;
+  const DetectOptions d = detect_options(a, o.mode == TrainMode::Faithful);
   Detection det = detect(m, r.cube, d);
-  write_scores(a, out, r, det.score, "bs3lnet", describe(o));
+  write_scores(a, out, r, det.score, "bs3lnet", describe(o) + " " + describe(d));
   write_extras(a, r, det);
   report_auc(a, r, det.score);
   return 0;
@@ -269,6 +288,7 @@ int cmd_apply(const Argv &argv) {
                           "--vector", "--quicklook"});
   spec.min_positional = spec.max_positional = 3;
   spec.flags.insert("--amp");
+  add_score_options(spec);
   Args a("apply", argv, spec);
   const std::string model_path = a.positional()[0], in = a.positional()[1], out = a.positional()[2];
   check_outputs(a, {out, a.get("--background"), a.get("--detections")}, {in, model_path});
@@ -283,11 +303,9 @@ int cmd_apply(const Argv &argv) {
                 std::to_string(r.cube.bands) + " (use -b to select the same bands)");
   if (!trained.empty() && trained != join(r.band_index))
     throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
-  DetectOptions d;
-  d.want_background = a.has("--background");
-  d.amp = a.flag("--amp");
+  const DetectOptions d = detect_options(a, m.tag("parameters").find("mode=faithful") != std::string::npos);
   Detection det = detect(m, r.cube, d);
-  write_scores(a, out, r, det.score, "bs3lnet", "model=" + model_path + " " + m.tag("parameters"));
+  write_scores(a, out, r, det.score, "bs3lnet", "model=" + model_path + " " + m.tag("parameters") + " " + describe(d));
   write_extras(a, r, det);
   report_auc(a, r, det.score);
   return 0;

@@ -40,13 +40,22 @@ const char *kTrain = R"(  --mode fast|faithful   training protocol (default fast
   --amp              CUDA: bf16 mixed precision (autocast) for training and detection
 )";
 
+const char *kScore = R"(  --score fused|scaled|mse  how residuals become scores (default fused; mse with
+                     --mode faithful): mse = mean squared residual over bands
+                     (the paper); scaled = each band's residual over its robust
+                     spread (1.4826 x MAD), squared, averaged over bands, plus
+                     its 3x3 neighbourhood mean; fused = rank of scaled + 0.1 x
+                     rank of global RX, over the valid pixels (in (0, 1.1])
+  --rx-weight X      fused: weight of the RX rank (default 0.1)
+)";
+
 }  // namespace
 
 std::string usage(const std::string &c) {
   if (c == "detect")
     return std::string("Usage: bs3lnet detect INPUT OUTPUT [options]\n"
                        "Train BS3LNet on INPUT (self-supervised) and write its anomaly scores.\n\n") +
-           kInput + kOutput + kTrain +
+           kInput + kOutput + kTrain + kScore +
            "  --save-model FILE  also save the trained model\n"
            "  --background FILE  write the reconstructed background cube\n"
            "  --detections FILE  write a 0/1 detection mask (Byte, 255 = nodata)\n"
@@ -61,7 +70,7 @@ std::string usage(const std::string &c) {
   if (c == "apply")
     return std::string("Usage: bs3lnet apply MODEL INPUT OUTPUT [options]\n"
                        "Score INPUT with a saved model (same bands as it was trained on).\n\n") +
-           kInput + kOutput +
+           kInput + kOutput + kScore +
            "  --device D, --threads N, --background FILE, --detections FILE, --threshold X, --top-percent X,\n"
            "  --vector FILE, --quicklook FILE (as for detect)\n";
   if (c == "rx")

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bs3l/cube.h"
+#include "bs3l/score.h"
 
 namespace bs3l {
 
@@ -86,6 +87,8 @@ struct DetectOptions {
   std::string device;  // empty: the model's device
   bool want_background = false;
   bool amp = false;  // CUDA only: bf16 autocast
+  Score score = Score::Fused;
+  double rx_weight = 0.1;  // Score::Fused: weight of global RX's rank
 };
 
 struct Detection {

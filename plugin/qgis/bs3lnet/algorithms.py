@@ -15,6 +15,8 @@ from . import runner
 
 MODES = ["fast", "faithful"]
 NORMALIZE = ["minmax", "none", "zscore"]
+# First entry: the command's default for the mode (fused; mse for faithful).
+SCORES = ["the mode's default", "fused", "scaled", "mse"]
 
 
 def is_cube_reference(value):
@@ -75,6 +77,15 @@ class Bs3lnetAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterString("DEVICE", "Device (auto, cpu, cuda, cuda:N)", defaultValue="auto"))
         self.addParameter(QgsProcessingParameterNumber("THREADS", "CPU threads (0 = all cores)", defaultValue=0,
                                                        minValue=0))
+
+    def add_score(self):
+        self.addParameter(QgsProcessingParameterEnum(
+            "SCORE", "Score (fused: robustly band-scaled residual fused with global RX; mse: the paper's)", SCORES,
+            defaultValue=0))
+
+    def score_args(self, parameters, context):
+        i = self.parameterAsEnum(parameters, "SCORE", context)
+        return ["--score", SCORES[i]] if i > 0 else []
 
     def add_detection_outputs(self):
         self.addParameter(QgsProcessingParameterNumber("TOP_PERCENT", "Detections: top percent of scores",
@@ -153,13 +164,16 @@ class Bs3lnetAlgorithm(QgsProcessingAlgorithm):
 class DetectAlgorithm(Bs3lnetAlgorithm):
     command, label = "detect", "Detect anomalies (BS3LNet)"
     help = ("Trains the BS3LNet blind-spot network on the scene itself (no labels) and writes the anomaly score of "
-            "every pixel: the mean squared difference between the pixel and the network's reconstruction of it "
-            "from its neighbours. The fast mode (default) takes about a minute on a laptop CPU; the faithful mode "
+            "every pixel from the difference between the pixel and the network's reconstruction of it from its "
+            "neighbours: by default each band's difference over its robust spread, with the 3x3 neighbourhood, "
+            "rank-fused with global RX (score in (0, 1.1]); the paper's mean squared difference with Score = mse. "
+            "The fast mode (default) takes about a minute on a laptop CPU; the faithful mode "
             "reproduces the paper's protocol (1000 epochs).")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add_input()
         self.add_training()
+        self.add_score()
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Anomaly scores"))
         self.add_detection_outputs()
         self.addParameter(QgsProcessingParameterFileDestination("MODEL", "Save the trained model", "Model (*.pt)",
@@ -169,6 +183,7 @@ class DetectAlgorithm(Bs3lnetAlgorithm):
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         args = ["detect", self.input_path(parameters, "INPUT", context), out, "--overwrite"]
         args += self.input_args(parameters, context) + self.training_args(parameters, context)
+        args += self.score_args(parameters, context)
         extra, outs = self.detection_args(parameters, context)
         model = self.parameterAsFileOutput(parameters, "MODEL", context) if parameters.get("MODEL") else ""
         if model:
@@ -207,6 +222,7 @@ class ApplyAlgorithm(Bs3lnetAlgorithm):
         self.addParameter(QgsProcessingParameterFile("MODEL", "Model", fileFilter="Model (*.pt)"))
         self.add_input()
         self.add_device()
+        self.add_score()
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Anomaly scores"))
         self.add_detection_outputs()
 
@@ -214,6 +230,7 @@ class ApplyAlgorithm(Bs3lnetAlgorithm):
         out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         args = ["apply", self.parameterAsFile(parameters, "MODEL", context), self.input_path(parameters, "INPUT", context),
                 out, "--overwrite"] + self.input_args(parameters, context) + self.device_args(parameters, context)
+        args += self.score_args(parameters, context)
         extra, outs = self.detection_args(parameters, context)
         runner.run(args + extra, feedback, [out] + outs)
         return {"OUTPUT": out}
