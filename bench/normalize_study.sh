@@ -17,7 +17,7 @@ echo "|---|---|---|---|"
 for s in abu-airport-1 abu-airport-2 abu-airport-4 hydice-ii sandiego_plane aviris-i; do
   row="| \`$s.mat\`"
   for n in none minmax zscore; do
-    auc=$("$exe" detect "$had/$s.mat" "$out/s.tif" --normalize "$n" --seed "$seed" --threads 2 -q --overwrite |
+    auc=$("$exe" detect "$had/$s.mat" "$out/s.tif" --score mse --normalize "$n" --seed "$seed" --threads 2 -q --overwrite |
           sed -n 's/^AUC \([0-9.]*\).*/\1/p')
     row="$row | ${auc:-error}"
   done

@@ -107,7 +107,7 @@ def main():
         for scene in scenes:
             jobs = [("global RX", ["rx"])] if "rx" in methods else []
             if "fast" in methods:
-                jobs += [("fast seed %d" % s, ["detect", "--seed", str(s)]) for s in seeds]
+                jobs += [("fast seed %d" % s, ["detect", "--seed", str(s), "--score", "mse"]) for s in seeds]
             if "faithful" in methods and a.faithful_epochs and scene in a.faithful_scenes.split(","):
                 jobs += [("faithful %d epochs seed %d" % (a.faithful_epochs, s),
                           ["detect", "--mode", "faithful", "--epochs", str(a.faithful_epochs), "--normalize", "none",

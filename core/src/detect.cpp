@@ -32,7 +32,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   d.score.assign(cube.pixels(), std::numeric_limits<float>::quiet_NaN());
   if (o.want_background) d.background.assign(size_t(B) * cube.pixels(), 0.f);
   // The scaled scores need every residual first (their spread is scene-wide).
-  std::vector<float> residual(o.score == Score::Mse ? 0 : size_t(B) * cube.pixels());
+  std::vector<float> residual;  // allocated after the memory guard below
   auto fopt = torch::TensorOptions(torch::kFloat32);
   torch::Tensor off = torch::tensor(m.scaling.offset.empty() ? std::vector<float>(B, 0.f) : m.scaling.offset, fopt);
   torch::Tensor scale = torch::tensor(m.scaling.scale.empty() ? std::vector<float>(B, 1.f) : m.scaling.scale, fopt);
@@ -84,8 +84,8 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   // Memory guard: smaller tiles until one fits in host memory.
   int first = o.tile;
   if (!dev.is_cuda()) {
-    const size_t have = available_memory() - std::min(available_memory(), residual.size() * sizeof(float)),
-                 strip = size_t(4) * B * W;
+    const size_t free = available_memory(), keep = o.score == Score::Mse ? 0 : size_t(4) * B * cube.pixels();
+    const size_t have = free - std::min(free, keep), strip = size_t(4) * B * W;
     auto need = [&](int t) {
       const size_t side = size_t(std::min(t, std::max(H, W)) + 2 * halo);
       return net_bytes(side * side, B, m.config.features, m.config.blocks, false) + strip * (std::min(t, H) + 2 * halo);
@@ -94,6 +94,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
     if (need(first) > have)
       throw Error("detection needs about " + megabytes(need(first)) + " of memory but " + megabytes(have) + " is available");
   }
+  if (o.score != Score::Mse) residual.assign(size_t(B) * cube.pixels(), 0.f);
   for (int tile = first;; tile = std::max(32, tile / 2)) {
     try {
       Autocast amp(o.amp);
@@ -106,7 +107,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   if (o.score != Score::Mse) {
     d.score = scaled_score(residual, B, H, W, cube.valid);
     residual = std::vector<float>();
-    if (o.score == Score::Fused) d.score = rank_fuse(d.score, rx_global(cube), o.rx_weight);
+    if (o.score == Score::Fused) d.score = exceedance_log10(rank_fuse(d.score, rx_global(cube), o.rx_weight));
   }
   return d;
 }

@@ -104,11 +104,28 @@ std::vector<double> unit_ranks(const std::vector<float> &v) {
   return rank;
 }
 
-std::vector<float> rank_fuse(const std::vector<float> &a, const std::vector<float> &b, double weight) {
+std::vector<double> rank_fuse(const std::vector<float> &a, const std::vector<float> &b, double weight) {
   if (a.size() != b.size()) throw Error("scores to fuse differ in size");
   const std::vector<double> ra = unit_ranks(a), rb = unit_ranks(b);
-  std::vector<float> out(a.size());
-  for (size_t i = 0; i < a.size(); ++i) out[i] = float(ra[i] + weight * rb[i]);  // NaN propagates
+  std::vector<double> out(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out[i] = ra[i] + weight * rb[i];  // NaN propagates
+  return out;
+}
+
+std::vector<float> exceedance_log10(const std::vector<double> &v) {
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (std::isfinite(v[i])) idx.push_back(i);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<float> out(v.size(), std::numeric_limits<float>::quiet_NaN());
+  const double n = double(idx.size());
+  for (size_t i = 0; i < idx.size();) {
+    size_t j = i;
+    while (j < idx.size() && v[idx[j]] == v[idx[i]]) ++j;
+    const float e = float(-std::log10((n - double(i)) / n));  // n - i entries are >= this one
+    for (size_t k = i; k < j; ++k) out[idx[k]] = e;
+    i = j;
+  }
   return out;
 }
 

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "args.h"
 #include "bs3l/bs3lnet.h"
@@ -114,14 +117,15 @@ DetectOptions detect_options(const Args &a, bool faithful) {
   d.amp = a.flag("--amp");
   d.score = parse_score(a.get("--score", faithful ? "mse" : "fused"));
   d.rx_weight = a.get_double("--rx-weight", d.rx_weight);
-  if (!(d.rx_weight >= 0)) throw Error("--rx-weight must be non-negative");
+  if (!(d.rx_weight >= 0 && d.rx_weight <= 1e6)) throw Error("--rx-weight must be in [0, 1e6]");
   return d;
 }
 
 std::string describe(const DetectOptions &d) {
-  std::string s = "score=" + to_string(d.score);
-  if (d.score == Score::Fused) s += " rx_weight=" + std::to_string(d.rx_weight).substr(0, 4);
-  return s;
+  std::ostringstream s;
+  s << "score=" << to_string(d.score);
+  if (d.score == Score::Fused) s << " rx_weight=" << d.rx_weight;
+  return s.str();
 }
 
 std::string describe(const TrainOptions &o) {
@@ -150,17 +154,53 @@ Raster load_input(const Args &a, const std::string &path) {
   return r;
 }
 
-// --truth FILE, or a .mat input's own map/gt variable.
-void report_auc(const Args &a, const Raster &in, const std::vector<float> &score) {
-  std::string truth = a.get("--truth");
-  if (truth.empty()) truth = companion_truth(in.path.rfind("MATLAB:", 0) == 0 ? a.positional()[0] : in.path);
-  if (truth.empty()) return;
+struct Truth {
+  std::string path;  // empty: none
+  std::vector<int8_t> labels;
+};
+
+// --truth FILE, or a .mat input's own map/gt variable; `given` is the input
+// as typed (the raster's path may be a MATLAB:"file":var subdataset). Read
+// and checked before anything is written, so a bad truth leaves no output.
+Truth load_truth(const Args &a, const std::string &given, const Raster &in) {
+  Truth t;
+  t.path = a.get("--truth");
+  if (t.path.empty()) t.path = companion_truth(in.path.rfind("MATLAB:", 0) == 0 ? given : in.path);
+  if (t.path.empty()) return t;
   int rows = 0, cols = 0;
-  std::vector<float> t = read_single_band(truth, rows, cols);
+  t.labels = truth_labels(read_single_band(t.path, rows, cols));
   if (rows != in.cube.rows || cols != in.cube.cols)
-    throw Error("truth '" + truth + "' is " + std::to_string(cols) + "x" + std::to_string(rows) + " but the scores are " +
+    throw Error("truth '" + t.path + "' is " + std::to_string(cols) + "x" + std::to_string(rows) + " but the scores are " +
                 std::to_string(in.cube.cols) + "x" + std::to_string(in.cube.rows));
-  std::printf("AUC %.4f (against %s)\n", roc_auc(score, truth_labels(t)), truth.c_str());
+  size_t pos = 0, neg = 0;  // among the pixels that will be scored
+  for (size_t i = 0; i < t.labels.size(); ++i)
+    if (in.cube.is_valid(i)) pos += t.labels[i] == 1, neg += t.labels[i] == 0;
+  if (pos == 0 || neg == 0)
+    throw Error("truth '" + t.path + "' needs both anomaly (nonzero) and background (0) pixels");
+  return t;
+}
+
+void report_auc(const Truth &t, const std::vector<float> &score) {
+  if (!t.path.empty()) std::printf("AUC %.4f (against %s)\n", roc_auc(score, t.labels), t.path.c_str());
+}
+
+// The model file through a temporary name in its folder, renamed at the end.
+void save_model_file(const Model &m, const std::string &path) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path tmp =
+      target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()) + target.extension().string());
+  std::error_code ec;
+  try {
+    save_model(m, tmp.string());
+    std::filesystem::rename(tmp, target, ec);
+  } catch (...) {
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error("cannot write model '" + path + "'");
+  }
 }
 
 void write_scores(const Args &a, const std::string &out, const Raster &in, const std::vector<float> &score,
@@ -222,6 +262,9 @@ void write_extras(const Args &a, const Raster &in, const Detection &d) {
 }
 
 void check_outputs(const Args &a, const std::vector<std::string> &outs, const std::vector<std::string> &inputs) {
+  for (size_t i = 0; i < outs.size(); ++i)
+    for (size_t j = i + 1; j < outs.size(); ++j)
+      if (!outs[i].empty() && outs[i] == outs[j]) throw Error("'" + outs[i] + "' is given for two outputs");
   for (const std::string &o : outs)
     if (!o.empty()) check_output(o, write_options(a), inputs);
   // The extra outputs have fixed formats, whatever -of says.
@@ -248,18 +291,20 @@ int cmd_detect(const Argv &argv) {
   Args a("detect", argv, spec);
   const std::string in = a.positional()[0], out = a.positional()[1];
   TrainOptions o = train_options(a);
-  check_outputs(a, {out, a.get("--background"), a.get("--detections")}, {in, a.get("--mask"), a.get("--truth")});
+  const DetectOptions d = detect_options(a, o.mode == TrainMode::Faithful);
+  check_outputs(a, {out, a.get("--background"), a.get("--detections"), a.get("--save-model")},
+                {in, a.get("--mask"), a.get("--truth")});
   Raster r = load_input(a, in);
+  const Truth truth = load_truth(a, in, r);
   if (!quiet(a)) std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands, describe(o).c_str());
   Model m = train(r.cube, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
-  if (a.has("--save-model")) save_model(m, a.get("--save-model"));
-  const DetectOptions d = detect_options(a, o.mode == TrainMode::Faithful);
+  if (a.has("--save-model")) save_model_file(m, a.get("--save-model"));
   Detection det = detect(m, r.cube, d);
   write_scores(a, out, r, det.score, "bs3lnet", describe(o) + " " + describe(d));
   write_extras(a, r, det);
-  report_auc(a, r, det.score);
+  report_auc(truth, det.score);
   return 0;
 }
 
@@ -276,7 +321,7 @@ int cmd_train(const Argv &argv) {
   Model m = train(r.cube, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
-  save_model(m, model_path);
+  save_model_file(m, model_path);
   if (!quiet(a)) std::printf("Model written to %s\n", model_path.c_str());
   return 0;
 }
@@ -297,6 +342,7 @@ int cmd_apply(const Argv &argv) {
   Model m = load_model(model_path, resolve_device(a.get("--device", "auto"), &notice));
   if (!notice.empty() && !quiet(a)) std::printf("%s\n", notice.c_str());
   Raster r = load_input(a, in);
+  const Truth truth = load_truth(a, in, r);
   const std::string trained = m.tag("bands");
   if (r.cube.bands != m.config().bands)
     throw Error("the model was trained on " + std::to_string(m.config().bands) + " bands but the input gives " +
@@ -307,7 +353,7 @@ int cmd_apply(const Argv &argv) {
   Detection det = detect(m, r.cube, d);
   write_scores(a, out, r, det.score, "bs3lnet", "model=" + model_path + " " + m.tag("parameters") + " " + describe(d));
   write_extras(a, r, det);
-  report_auc(a, r, det.score);
+  report_auc(truth, det.score);
   return 0;
 }
 
@@ -327,16 +373,17 @@ int cmd_rx(const Argv &argv) {
   }
   check_outputs(a, {out}, {in, a.get("--mask"), a.get("--truth")});
   Raster r = load_input(a, in);
+  const Truth truth = load_truth(a, in, r);
   if (outer > 0) {
     std::vector<float> s = rx_local(r.cube, inner, outer);
     write_scores(a, out, r, s, "local RX", "inner=" + std::to_string(inner) + " outer=" + std::to_string(outer) +
                                                " ridge=1e-3 x mean variance, double precision");
-    report_auc(a, r, s);
+    report_auc(truth, s);
     return 0;
   }
   std::vector<float> s = rx_global(r.cube);
   write_scores(a, out, r, s, "global RX", "pseudo-inverse covariance, double precision");
-  report_auc(a, r, s);
+  report_auc(truth, s);
   return 0;
 }
 

@@ -45,7 +45,8 @@ const char *kScore = R"(  --score fused|scaled|mse  how residuals become scores 
                      (the paper); scaled = each band's residual over its robust
                      spread (1.4826 x MAD), squared, averaged over bands, plus
                      its 3x3 neighbourhood mean; fused = rank of scaled + 0.1 x
-                     rank of global RX, over the valid pixels (in (0, 1.1])
+                     rank of global RX, written as -log10 of the share of the
+                     scene's pixels scoring at least as high (2 = top 1%)
   --rx-weight X      fused: weight of the RX rank (default 0.1)
 )";
 

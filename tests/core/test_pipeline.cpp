@@ -89,7 +89,11 @@ TEST(Detect, TiledEqualsWholeSceneForFusedScores) {
   const std::vector<float> whole = detect(m, c, {1000}).score;
   const std::vector<float> tiled = detect(m, c, {13}).score;
   ASSERT_EQ(tiled.size(), whole.size());
-  for (size_t i = 0; i < whole.size(); ++i) ASSERT_NEAR(tiled[i], whole[i], 3.0 / whole.size()) << "px " << i;
+  // Exceedance -log10(k/n): swaps of near-ties move k by a few.
+  for (size_t i = 0; i < whole.size(); ++i) {
+    const double k = std::pow(10.0, -whole[i]) * whole.size();
+    ASSERT_NEAR(tiled[i], whole[i], std::log10((k + 3) / std::max(k - 3, 1.0)) + 1e-6) << "px " << i;
+  }
 }
 
 TEST(Detect, BackgroundIsInCubeUnits) {

@@ -166,7 +166,8 @@ class DetectAlgorithm(Bs3lnetAlgorithm):
     help = ("Trains the BS3LNet blind-spot network on the scene itself (no labels) and writes the anomaly score of "
             "every pixel from the difference between the pixel and the network's reconstruction of it from its "
             "neighbours: by default each band's difference over its robust spread, with the 3x3 neighbourhood, "
-            "rank-fused with global RX (score in (0, 1.1]); the paper's mean squared difference with Score = mse. "
+            "rank-fused with global RX, written as -log10 of the share of the scene scoring at least as high "
+            "(2 = the top 1%); the paper's mean squared difference with Score = mse. "
             "The fast mode (default) takes about a minute on a laptop CPU; the faithful mode "
             "reproduces the paper's protocol (1000 epochs).")
 
