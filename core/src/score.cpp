@@ -87,20 +87,32 @@ std::vector<float> scaled_score(const std::vector<float> &residual, int bands, i
   return out;
 }
 
-std::vector<double> unit_ranks(const std::vector<float> &v) {
-  std::vector<size_t> idx;
+namespace {
+
+// Calls fn(order, i, j) for each run order[i..j) of equal finite values,
+// `order` holding the indices of the finite entries in ascending value.
+template <class T, class Fn>
+void for_each_tie(const std::vector<T> &v, Fn fn) {
+  std::vector<size_t> order;
   for (size_t i = 0; i < v.size(); ++i)
-    if (std::isfinite(v[i])) idx.push_back(i);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
-  std::vector<double> rank(v.size(), std::numeric_limits<double>::quiet_NaN());
-  const double n = double(idx.size());
-  for (size_t i = 0; i < idx.size();) {
+    if (std::isfinite(v[i])) order.push_back(i);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  for (size_t i = 0; i < order.size();) {
     size_t j = i;
-    while (j < idx.size() && v[idx[j]] == v[idx[i]]) ++j;
-    const double mid = 0.5 * double(i + 1 + j);  // ties share their mean rank
-    for (size_t k = i; k < j; ++k) rank[idx[k]] = mid / n;
+    while (j < order.size() && v[order[j]] == v[order[i]]) ++j;
+    fn(order, i, j);
     i = j;
   }
+}
+
+}  // namespace
+
+std::vector<double> unit_ranks(const std::vector<float> &v) {
+  std::vector<double> rank(v.size(), std::numeric_limits<double>::quiet_NaN());
+  for_each_tie(v, [&](const std::vector<size_t> &order, size_t i, size_t j) {
+    const double mid = 0.5 * double(i + 1 + j);  // ties share their mean rank
+    for (size_t k = i; k < j; ++k) rank[order[k]] = mid / double(order.size());
+  });
   return rank;
 }
 
@@ -113,19 +125,12 @@ std::vector<double> rank_fuse(const std::vector<float> &a, const std::vector<flo
 }
 
 std::vector<float> exceedance_log10(const std::vector<double> &v) {
-  std::vector<size_t> idx;
-  for (size_t i = 0; i < v.size(); ++i)
-    if (std::isfinite(v[i])) idx.push_back(i);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
   std::vector<float> out(v.size(), std::numeric_limits<float>::quiet_NaN());
-  const double n = double(idx.size());
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j < idx.size() && v[idx[j]] == v[idx[i]]) ++j;
+  for_each_tie(v, [&](const std::vector<size_t> &order, size_t i, size_t j) {
+    const double n = double(order.size());
     const float e = float(-std::log10((n - double(i)) / n));  // n - i entries are >= this one
-    for (size_t k = i; k < j; ++k) out[idx[k]] = e;
-    i = j;
-  }
+    for (size_t k = i; k < j; ++k) out[order[k]] = e;
+  });
   return out;
 }
 
