@@ -232,8 +232,12 @@ std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &sco
   return on;
 }
 
-void write_extras(const Args &a, const Raster &in, const Detection &d) {
+void write_extras(const Args &a, const Raster &in, Detection &d) {
   if (a.has("--background")) {
+    // Nodata and masked pixels were filled for the network: no reconstruction there.
+    for (size_t i = 0; i < in.cube.pixels(); ++i)
+      if (!in.cube.is_valid(i))
+        for (int b = 0; b < in.cube.bands; ++b) d.background[size_t(b) * in.cube.pixels() + i] = NAN;
     const std::string path = a.get("--background");
     std::vector<const float *> bands;
     std::vector<std::string> names;

@@ -111,8 +111,9 @@ int cmd_info(const Argv &argv) {
   if (!r.geo.wkt.empty()) {
     OGRSpatialReference srs;
     srs.importFromWkt(r.geo.wkt.c_str());
-    const char *code = srs.GetAuthorityCode(nullptr);
-    std::printf("CRS:        %s%s%s\n", srs.GetName() ? srs.GetName() : "?", code ? " (EPSG:" : "", code ? (std::string(code) + ")").c_str() : "");
+    const char *code = srs.GetAuthorityCode(nullptr), *auth = srs.GetAuthorityName(nullptr);
+    const std::string id = code && auth ? " (" + std::string(auth) + ":" + code + ")" : "";
+    std::printf("CRS:        %s%s\n", srs.GetName() ? srs.GetName() : "?", id.c_str());
   } else {
     std::printf("CRS:        none\n");
   }

@@ -4,7 +4,8 @@ namespace bs3l::app {
 namespace {
 
 const char *kInput = R"(  -b LIST            bands to use, 1-based, e.g. 1-50,60,70-100 (default: all)
-  --keep-bad-bands   keep bands marked 0 in an ENVI 'bbl' list (default: drop them)
+  --keep-bad-bands   keep bands marked 0 in an ENVI 'bbl' list (default: drop them
+                     unless -b names them)
   --mask FILE        raster of the same size; pixels where it is 0 are excluded
   --truth FILE       ground truth (nonzero = anomaly): print the AUC at the end
                      (a .mat input's own map/gt variable is used when present)

@@ -205,10 +205,14 @@ Raster read_raster(const std::string &path, const ReadOptions &o) {
   // ENVI bad-band list: 0 marks a band to leave out.
   if (const char *bbl = d->GetMetadataItem("bbl", "ENVI")) {
     const std::vector<double> flags = parse_envi_list(bbl);
-    if (int(flags.size()) == count) {
+    if (int(flags.size()) != count) {
+      std::fprintf(stderr, "Warning: the ENVI bbl list has %d entries for %d bands; it is ignored\n", int(flags.size()),
+                   count);
+    } else {
       for (int b = 1; b <= count; ++b)
         if (flags[b - 1] == 0) r.bad_bands.push_back(b);
-      if (!o.keep_bad_bands) {
+      // An explicit -b list wins: the user asked for those bands.
+      if (!o.keep_bad_bands && o.bands.empty()) {
         std::vector<int> kept;
         for (int b : bands)
           if (flags[b - 1] != 0) kept.push_back(b);

@@ -90,6 +90,15 @@ class Rasters(unittest.TestCase):
         self.assertEqual(s[10, 10], nodata)
         self.assertEqual(s[0, 0], nodata)
         self.assertEqual(int((s == nodata).sum()), 2)
+        # the reconstructed background too: no values invented for nodata
+        code, _, se = run("detect", os.path.join(d, "in.tif"), os.path.join(d, "out2.tif"), *FAST, "--background",
+                          os.path.join(d, "bg.tif"))
+        self.assertEqual(code, 0, se)
+        _, bg_nodata, ds = read(os.path.join(d, "bg.tif"))
+        bg = ds.ReadAsArray().astype(np.float64)
+        self.assertEqual(bg.shape[0], cube.shape[0])
+        self.assertTrue((bg[:, 10, 10] == bg_nodata).all() and (bg[:, 0, 0] == bg_nodata).all())
+        self.assertEqual(int((bg == bg_nodata).sum()), 2 * bg.shape[0])
 
     def test_train_apply_equals_detect(self):
         d = tmpdir()
@@ -224,6 +233,21 @@ class Rasters(unittest.TestCase):
         self.assertIn("EPSG:32633", so)
         code, so, _ = run("info", os.path.join(SAMPLE, "scene.img"), "--keep-bad-bands", "-b", "1-10,20")
         self.assertIn("11 band(s) used", so)
+        # an explicit -b list wins over bbl (bands 28-30 are marked bad)
+        code, so, _ = run("info", os.path.join(SAMPLE, "scene.img"), "-b", "27-31")
+        self.assertIn("5 band(s) used", so)
+        self.assertIn("Bands used: 27,28,29,30,31", so)
+        # a bbl list of the wrong length is ignored, with a warning
+        d = tmpdir()
+        shutil.copy(os.path.join(SAMPLE, "scene.img"), os.path.join(d, "x.img"))
+        hdr = open(os.path.join(SAMPLE, "scene.hdr")).read()
+        start = hdr.index("bbl")
+        end = hdr.index("}", start) + 1
+        open(os.path.join(d, "x.hdr"), "w").write(hdr[:start] + "bbl = {1, 0, 1}" + hdr[end:])
+        code, so, se = run("info", os.path.join(d, "x.img"))
+        self.assertEqual(code, 0, se)
+        self.assertIn("60 band(s) used", so)
+        self.assertIn("bbl list has 3 entries for 60 bands; it is ignored", se)
 
     def test_chaining_with_gdal_tools(self):
         d = tmpdir()
