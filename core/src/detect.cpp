@@ -51,32 +51,31 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
         auto core = [&](const torch::Tensor &t) {
           return t.index({0, Slice(), Slice(r0 - pr0, r1 - pr0), Slice(c0 - pc0, c1 - pc0)});
         };
-        torch::Tensor s = core((y - x).pow(2).mean(1, true)).to(torch::kCPU).contiguous();
-        const float *sp = s.data_ptr<float>();
-        for (int r = r0; r < r1; ++r)
-          for (int c = c0; c < c1; ++c) {
-            const size_t i = size_t(r) * W + c;
-            if (cube.is_valid(i)) d.score[i] = sp[(r - r0) * (c1 - c0) + (c - c0)];
-          }
-        if (!residual.empty()) {
-          torch::Tensor res = core(x - y).to(torch::kCPU).contiguous();
-          const float *rp = res.data_ptr<float>();
+        // A [B, tile rows, tile cols] CPU tensor into a band-sequential scene buffer.
+        auto place = [&](torch::Tensor t, std::vector<float> &dst) {
+          t = t.contiguous();
+          const float *tp = t.data_ptr<float>();
           for (int b = 0; b < B; ++b)
             for (int r = r0; r < r1; ++r)
-              std::copy(rp + (size_t(b) * (r1 - r0) + (r - r0)) * (c1 - c0),
-                        rp + (size_t(b) * (r1 - r0) + (r - r0) + 1) * (c1 - c0),
-                        residual.begin() + (size_t(b) * H + r) * W + c0);
+              std::copy(tp + (size_t(b) * (r1 - r0) + (r - r0)) * (c1 - c0),
+                        tp + (size_t(b) * (r1 - r0) + (r - r0) + 1) * (c1 - c0),
+                        dst.begin() + (size_t(b) * H + r) * W + c0);
+        };
+        if (residual.empty()) {  // mse now; the other scores once every residual is in
+          torch::Tensor s = core((y - x).pow(2).mean(1, true)).to(torch::kCPU).contiguous();
+          const float *sp = s.data_ptr<float>();
+          for (int r = r0; r < r1; ++r)
+            for (int c = c0; c < c1; ++c) {
+              const size_t i = size_t(r) * W + c;
+              if (cube.is_valid(i)) d.score[i] = sp[(r - r0) * (c1 - c0) + (c - c0)];
+            }
+        } else {
+          place(core(x - y).to(torch::kCPU), residual);
         }
         if (o.want_background) {
           torch::Tensor bg = core(y).to(torch::kCPU);
           if (m.scaling.kind != Normalize::None) bg = bg / scale.view({-1, 1, 1}) + off.view({-1, 1, 1});
-          bg = bg.contiguous();
-          const float *bp = bg.data_ptr<float>();
-          for (int b = 0; b < B; ++b)
-            for (int r = r0; r < r1; ++r)
-              std::copy(bp + (size_t(b) * (r1 - r0) + (r - r0)) * (c1 - c0),
-                        bp + (size_t(b) * (r1 - r0) + (r - r0) + 1) * (c1 - c0),
-                        d.background.begin() + (size_t(b) * H + r) * W + c0);
+          place(bg, d.background);
         }
       }
     }
