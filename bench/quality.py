@@ -18,8 +18,14 @@ hand.
 
   /usr/bin/python3 bench/quality.py [--seeds 1,2,3] [--threads 2] [--scenes all]
 
-Writes bench/results/quality.csv and quality.md.
+Calibration: every output here is in pfa units (`detect`/`apply` by default,
+`rx --units pfa`; the AUC is that of the raw score), and `bs3lnet evaluate`
+reads the observed background false-alarm rate at nominal 1e-2 and 1e-3.
+
+Writes bench/results/quality.csv, quality.md and calibration.md.
 """
+import json
+import subprocess
 import argparse
 import csv
 import os
@@ -40,8 +46,8 @@ SCORES = {"scaled": ["--score", "scaled"], "mse (paper's score)": ["--score", "m
 
 
 def auc_of(stdout):
-    m = re.search(r"AUC (\d\.\d+)", stdout)
-    return float(m.group(1)) if m else float("nan")
+    m = re.search(r"AUC (\d\.\d+) \(against (.*)\)", stdout)
+    return (float(m.group(1)), m.group(2)) if m else (float("nan"), "")
 
 
 def run(exe, args, threads):
@@ -49,7 +55,15 @@ def run(exe, args, threads):
     if args[0] != "rx":
         cmd += ["--threads", str(threads)]
     out, wall, cpu, rss = timed(cmd)
-    return {"auc": auc_of(out), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_rss_mb": round(rss)}
+    auc, truth = auc_of(out)
+    r = {"auc": auc, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_rss_mb": round(rss)}
+    # Observed background false-alarm rate / nominal, from the written pfa scores.
+    out_path = args[3] if args[0] == "apply" else args[2]
+    ev = subprocess.run([exe, "evaluate", out_path, truth, "--json"], capture_output=True, text=True)
+    j = json.loads(ev.stdout) if ev.returncode == 0 else {}
+    r["far_ratio_1e-2"] = round(j.get("observed_far_at_1e-2", float("nan")) / 1e-2, 3)
+    r["far_ratio_1e-3"] = round(j.get("observed_far_at_1e-3", float("nan")) / 1e-3, 3)
+    return r
 
 
 def measure(a, scenes, variants):
@@ -58,7 +72,7 @@ def measure(a, scenes, variants):
         out, model = os.path.join(tmp, "s.tif"), os.path.join(tmp, "m.pt")
         for scene in scenes:
             path = os.path.join(HAD, scene)
-            jobs = [("global RX", None, ["rx", path, out])]
+            jobs = [("global RX", None, ["rx", path, out, "--units", "pfa"])]
             for seed in a.seeds:
                 sd = ["--seed", str(seed)]
                 jobs.append((DEFAULT, seed, ["detect", path, out, "--save-model", model] + sd))
@@ -137,6 +151,50 @@ def write(rows, scenes, a, cmd):
             pick, ", ".join(halves[pick]), best, fp["worst"], check, fc["mean"], fc["worst"], fc["worst_scene"],
             fc["wins"], fc["n"]))
     with open(os.path.join(a.out, "quality.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+    print("\n".join(L))
+    write_calibration(rows, scenes, a, cmd)
+
+
+def write_calibration(rows, scenes, a, cmd):
+    """Observed/nominal background false-alarm rates per scene, and how many
+    scenes fall within a factor of 2, per method, seed 1 and every seed."""
+    ok = lambda v: 0.5 <= v <= 2
+    get = lambda m, s, seed, k: next(float(r[k]) for r in rows if r["method"] == m and r["scene"] == s
+                                     and str(r["seed"]) == str(seed))
+    methods = ["global RX", DEFAULT] + [m for m in dict.fromkeys(r["method"] for r in rows)
+                                        if m not in ("global RX", DEFAULT)]
+    first = str(a.seeds[0])
+    seed_of = lambda m: "" if m == "global RX" else first
+    L = ["# Calibrated scores: observed against nominal false-alarm rate", "",
+         "Machine: %s. Date: %s. From the same run as quality.md:" % (machine(), time.strftime("%Y-%m-%d")), "",
+         "    " + cmd, "",
+         "Each output in pfa units (`-log10` of the estimated false-alarm probability; `rx --units pfa`) was "
+         "thresholded at 2 and 3 (nominal 1e-2 and 1e-3) by `bs3lnet evaluate`; the table gives the observed "
+         "share of background (truth 0) pixels at or above, divided by the nominal rate (1 = exact; * = outside "
+         "a factor of 2). Seed %s for the network." % first, "",
+         "| scene | " + " | ".join("%s 1e-2 | %s 1e-3" % (m, m) for m in methods[:2]) + " |",
+         "|---" * 5 + "|"]
+    for s in scenes:
+        cells = []
+        for m in methods[:2]:
+            for k in ("far_ratio_1e-2", "far_ratio_1e-3"):
+                v = get(m, s, seed_of(m), k)
+                cells.append("%.2f%s" % (v, "" if ok(v) else " *"))
+        L.append("| `%s` | %s |" % (s, " | ".join(cells)))
+    halves = {"odd": SCENES[0::2], "even": SCENES[1::2]}
+    L += ["", "Scenes within a factor of 2 (seed %s for the network; the other seeds in brackets):" % first, "",
+          "| method | at 1e-2 | at 1e-3 | odd half 1e-2 / 1e-3 | even half 1e-2 / 1e-3 |", "|---|---|---|---|---|"]
+    for m in methods:
+        seeds = [""] if m == "global RX" else [str(x) for x in a.seeds]
+        count = lambda k, seed, sc: sum(ok(get(m, s, seed, k)) for s in sc if s in scenes)
+        cell = lambda k, sc: "%d/%d" % (count(k, seeds[0], sc), len([s for s in sc if s in scenes])) + (
+            " [%s]" % ", ".join(str(count(k, x, sc)) for x in seeds[1:]) if len(seeds) > 1 else "")
+        L.append("| %s | %s | %s | %s / %s | %s / %s |" % (
+            m, cell("far_ratio_1e-2", scenes), cell("far_ratio_1e-3", scenes),
+            cell("far_ratio_1e-2", halves["odd"]), cell("far_ratio_1e-3", halves["odd"]),
+            cell("far_ratio_1e-2", halves["even"]), cell("far_ratio_1e-3", halves["even"])))
+    with open(os.path.join(a.out, "calibration.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     print("\n".join(L))
 

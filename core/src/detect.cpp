@@ -106,7 +106,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   if (o.score != Score::Mse) {
     d.score = scaled_score(residual, B, H, W, cube.valid);
     residual = std::vector<float>();
-    if (o.score == Score::Fused) d.score = exceedance_log10(rank_fuse(d.score, rx_global(cube), o.rx_weight));
+    if (o.score == Score::Fused) d.score = fuse(d.score, rx_global(cube), o.rx_weight);
   }
   return d;
 }

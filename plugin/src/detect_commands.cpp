@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "bs3l/bs3lnet.h"
+#include "bs3l/calibrate.h"
 #include "bs3l/metrics.h"
 #include "bs3l/rx.h"
 #include "commands.h"
@@ -108,7 +109,60 @@ TrainOptions train_options(const Args &a) {
   return o;
 }
 
-void add_score_options(ArgSpec &s) { s.with_value.insert({"--score", "--rx-weight"}); }
+void add_score_options(ArgSpec &s) { s.with_value.insert({"--score", "--rx-weight", "--units"}); }
+
+// --units pfa|raw; checked with the thresholds before anything runs.
+bool pfa_units(const Args &a, bool by_default) {
+  const std::string u = a.get("--units", by_default ? "pfa" : "raw");
+  if (u != "pfa" && u != "raw") throw Error("unknown --units '" + u + "' (use pfa or raw)");
+  const bool pfa = u == "pfa";
+  if (a.has("--max-pfa")) {
+    if (!pfa) throw Error("--max-pfa needs --units pfa (the scores are written raw)");
+    if (a.has("--threshold") || a.has("--top-percent"))
+      throw Error("give one of --max-pfa, --threshold and --top-percent");
+    const double p = a.get_double("--max-pfa", 0);
+    if (!(p > 0 && p < 1)) throw Error("--max-pfa must be in (0, 1), e.g. 1e-3");
+  }
+  if (a.has("--threshold") && a.has("--top-percent")) throw Error("give one of --threshold and --top-percent");
+  if (a.has("--top-percent")) {
+    const double pct = a.get_double("--top-percent", 1.0);
+    if (!(pct > 0 && pct <= 100)) throw Error("--top-percent must be in (0, 100]");
+  }
+  return pfa;
+}
+
+// A score raster, raw or calibrated, with what its values mean.
+struct Scores {
+  std::vector<float> value;
+  bool pfa = false;
+  std::string raw_unit, calibration;
+};
+
+Scores in_units(std::vector<float> raw, bool pfa, Tail tail, const std::string &raw_unit) {
+  Scores s;
+  s.pfa = pfa, s.raw_unit = raw_unit;
+  if (!pfa) {
+    s.value = std::move(raw);
+    return s;
+  }
+  TailFit fit;
+  s.value = pfa_log10(raw, tail, &fit);
+  s.calibration = fit.describe();
+  return s;
+}
+
+std::string raw_unit_of(Score s, double rx_weight) {
+  switch (s) {
+    case Score::Mse: return "mean over bands of the squared residual, in the network's input units";
+    case Score::Scaled: return "mean over bands of (residual / the band's robust spread)^2, plus its 3x3 mean";
+    case Score::Fused: {
+      std::ostringstream o;
+      o << "-log10(pfa(scaled) + " << rx_weight << " x pfa(global RX))";
+      return o.str();
+    }
+  }
+  return "?";
+}
 
 // The paper's protocol scores with the paper's mse unless told otherwise.
 DetectOptions detect_options(const Args &a, bool faithful) {
@@ -203,16 +257,20 @@ void save_model_file(const Model &m, const std::string &path) {
   }
 }
 
-void write_scores(const Args &a, const std::string &out, const Raster &in, const std::vector<float> &score,
-                  const std::string &method, const std::string &params) {
+void write_scores(const Args &a, const std::string &out, const Raster &in, const Scores &s, const std::string &method,
+                  const std::string &params) {
   if (!quiet(a)) std::printf("Writing %s\n", out.c_str());
-  write_raster(out, write_options(a), in.cube.rows, in.cube.cols, {score.data()}, in.geo, {"anomaly score"},
+  std::map<std::string, std::string> band = {{"BS3LNET_UNITS", s.pfa ? "pfa" : "raw"}, {"BS3LNET_RAW_UNIT", s.raw_unit}};
+  if (s.pfa) band["BS3LNET_CALIBRATION"] = s.calibration;
+  write_raster(out, write_options(a), in.cube.rows, in.cube.cols, {s.value.data()}, in.geo,
+               {s.pfa ? "anomaly score, -log10 of the estimated false-alarm probability" : "anomaly score"},
                {{"BS3LNET_METHOD", method}, {"BS3LNET_PARAMETERS", params}, {"BS3LNET_INPUT", in.path},
-                {"BS3LNET_BANDS", join(in.band_index)}, {"BS3LNET_VERSION", version()}});
+                {"BS3LNET_BANDS", join(in.band_index)}, {"BS3LNET_VERSION", version()}},
+               false, s.pfa ? "-log10(pfa)" : "", band);
 }
 
-// Detected pixels: score >= --threshold, or the top --top-percent (default 1)
-// of the valid scores.
+// Detected pixels: score >= --threshold, >= -log10(--max-pfa), or the top
+// --top-percent (default 1) of the valid scores.
 std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &score, double &thr) {
   std::vector<float> valid;
   for (float s : score)
@@ -220,9 +278,10 @@ std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &sco
   if (valid.empty()) throw Error("no valid score to threshold");
   if (a.has("--threshold")) {
     thr = a.get_double("--threshold", 0);
+  } else if (a.has("--max-pfa")) {
+    thr = -std::log10(a.get_double("--max-pfa", 0));
   } else {
     const double pct = a.get_double("--top-percent", 1.0);
-    if (!(pct > 0 && pct <= 100)) throw Error("--top-percent must be in (0, 100]");
     std::sort(valid.begin(), valid.end());
     const size_t k = std::min(valid.size() - 1, size_t(std::floor(valid.size() * (1 - pct / 100.0))));
     thr = valid[k];
@@ -232,7 +291,7 @@ std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &sco
   return on;
 }
 
-void write_extras(const Args &a, const Raster &in, Detection &d) {
+void write_extras(const Args &a, const Raster &in, Detection &d, const Scores &s) {
   if (a.has("--background")) {
     // Nodata and masked pixels were filled for the network: no reconstruction there.
     for (size_t i = 0; i < in.cube.pixels(); ++i)
@@ -250,19 +309,19 @@ void write_extras(const Args &a, const Raster &in, Detection &d) {
   }
   if (a.has("--detections") || a.has("--vector")) {
     double thr = 0;
-    const std::vector<uint8_t> on = detection_mask(a, d.score, thr);
+    const std::vector<uint8_t> on = detection_mask(a, s.value, thr);
     if (a.has("--detections")) {
-      std::vector<float> mask(d.score.size());
-      for (size_t i = 0; i < mask.size(); ++i) mask[i] = std::isfinite(d.score[i]) ? float(on[i]) : NAN;
+      std::vector<float> mask(s.value.size());
+      for (size_t i = 0; i < mask.size(); ++i) mask[i] = std::isfinite(s.value[i]) ? float(on[i]) : NAN;
       write_raster(a.get("--detections"), write_options(a), in.cube.rows, in.cube.cols, {mask.data()}, in.geo,
                    {"detection (1) / background (0)"}, {{"BS3LNET_THRESHOLD", std::to_string(thr)}}, true);
     }
     if (a.has("--vector")) {
-      const int n = write_polygons(a.get("--vector"), in, d.score, on, a.flag("--overwrite"));
+      const int n = write_polygons(a.get("--vector"), in, s.value, on, a.flag("--overwrite"));
       if (!quiet(a)) std::printf("%d detection polygon(s) written to %s\n", n, a.get("--vector").c_str());
     }
   }
-  if (a.has("--quicklook")) write_quicklook(a.get("--quicklook"), in, d.score, a.flag("--overwrite"));
+  if (a.has("--quicklook")) write_quicklook(a.get("--quicklook"), in, s.value, a.flag("--overwrite"));
 }
 
 void check_outputs(const Args &a, const std::vector<std::string> &outs, const std::vector<std::string> &inputs) {
@@ -290,12 +349,15 @@ int cmd_detect(const Argv &argv) {
   input_spec(spec);
   add_train_options(spec);
   add_score_options(spec);
-  spec.with_value.insert({"--background", "--detections", "--threshold", "--top-percent", "--vector", "--quicklook"});
+  spec.with_value.insert(
+      {"--background", "--detections", "--threshold", "--top-percent", "--max-pfa", "--vector", "--quicklook"});
   spec.min_positional = spec.max_positional = 2;
   Args a("detect", argv, spec);
   const std::string in = a.positional()[0], out = a.positional()[1];
   TrainOptions o = train_options(a);
-  const DetectOptions d = detect_options(a, o.mode == TrainMode::Faithful);
+  const bool faithful = o.mode == TrainMode::Faithful;
+  const DetectOptions d = detect_options(a, faithful);
+  const bool pfa = pfa_units(a, !faithful);
   check_outputs(a, {out, a.get("--background"), a.get("--detections"), a.get("--save-model")},
                 {in, a.get("--mask"), a.get("--truth")});
   Raster r = load_input(a, in);
@@ -306,9 +368,10 @@ int cmd_detect(const Argv &argv) {
   m.set_tag("parameters", describe(o));
   if (a.has("--save-model")) save_model_file(m, a.get("--save-model"));
   Detection det = detect(m, r.cube, d);
-  write_scores(a, out, r, det.score, "bs3lnet", describe(o) + " " + describe(d));
-  write_extras(a, r, det);
-  report_auc(truth, det.score);
+  const Scores s = in_units(det.score, pfa, tail_of(d.score), raw_unit_of(d.score, d.rx_weight));
+  write_scores(a, out, r, s, "bs3lnet", describe(o) + " " + describe(d));
+  write_extras(a, r, det, s);
+  report_auc(truth, s.value);
   return 0;
 }
 
@@ -334,12 +397,13 @@ int cmd_apply(const Argv &argv) {
   ArgSpec spec;
   input_spec(spec);
   spec.with_value.insert({"--device", "--threads", "--background", "--detections", "--threshold", "--top-percent",
-                          "--vector", "--quicklook"});
+                          "--max-pfa", "--vector", "--quicklook"});
   spec.min_positional = spec.max_positional = 3;
   spec.flags.insert("--amp");
   add_score_options(spec);
   Args a("apply", argv, spec);
   const std::string model_path = a.positional()[0], in = a.positional()[1], out = a.positional()[2];
+  pfa_units(a, true);  // the thresholds, checked before anything is read
   check_outputs(a, {out, a.get("--background"), a.get("--detections")}, {in, model_path});
   configure_cpu(a.get_int("--threads", 0));
   std::string notice;
@@ -353,20 +417,24 @@ int cmd_apply(const Argv &argv) {
                 std::to_string(r.cube.bands) + " (use -b to select the same bands)");
   if (!trained.empty() && trained != join(r.band_index))
     throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
-  const DetectOptions d = detect_options(a, m.tag("parameters").find("mode=faithful") != std::string::npos);
+  const bool faithful = m.tag("parameters").find("mode=faithful") != std::string::npos;
+  const DetectOptions d = detect_options(a, faithful);
+  const bool pfa = pfa_units(a, !faithful);
   Detection det = detect(m, r.cube, d);
-  write_scores(a, out, r, det.score, "bs3lnet", "model=" + model_path + " " + m.tag("parameters") + " " + describe(d));
-  write_extras(a, r, det);
-  report_auc(truth, det.score);
+  const Scores s = in_units(det.score, pfa, tail_of(d.score), raw_unit_of(d.score, d.rx_weight));
+  write_scores(a, out, r, s, "bs3lnet", "model=" + model_path + " " + m.tag("parameters") + " " + describe(d));
+  write_extras(a, r, det, s);
+  report_auc(truth, s.value);
   return 0;
 }
 
 int cmd_rx(const Argv &argv) {
   ArgSpec spec;
   input_spec(spec);
-  spec.with_value.insert("--window");
+  spec.with_value.insert({"--window", "--units"});
   spec.min_positional = spec.max_positional = 2;
   Args a("rx", argv, spec);
+  const bool pfa = pfa_units(a, false);
   const std::string in = a.positional()[0], out = a.positional()[1];
   int inner = 0, outer = 0;
   if (a.has("--window")) {
@@ -379,15 +447,16 @@ int cmd_rx(const Argv &argv) {
   Raster r = load_input(a, in);
   const Truth truth = load_truth(a, in, r);
   if (outer > 0) {
-    std::vector<float> s = rx_local(r.cube, inner, outer);
+    const Scores s = in_units(rx_local(r.cube, inner, outer), pfa, Tail::Power,
+                              "squared Mahalanobis distance to the local background");
     write_scores(a, out, r, s, "local RX", "inner=" + std::to_string(inner) + " outer=" + std::to_string(outer) +
                                                " ridge=1e-3 x mean variance, double precision");
-    report_auc(truth, s);
+    report_auc(truth, s.value);
     return 0;
   }
-  std::vector<float> s = rx_global(r.cube);
+  const Scores s = in_units(rx_global(r.cube), pfa, Tail::Power, "squared Mahalanobis distance to the scene mean");
   write_scores(a, out, r, s, "global RX", "pseudo-inverse covariance, double precision");
-  report_auc(truth, s);
+  report_auc(truth, s.value);
   return 0;
 }
 

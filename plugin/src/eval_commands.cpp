@@ -2,9 +2,11 @@
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "args.h"
 #include "bs3l/metrics.h"
@@ -22,25 +24,86 @@ void write_roc_csv(const std::string &path, const RocReport &r) {
   if (!f) throw Error("cannot write '" + path + "'");
 }
 
-// A plain SVG of Pd against Pf (log-free, as most HAD papers plot it).
-void write_roc_svg(const std::string &path, const RocReport &r) {
+// Observed background false-alarm rate at nominal rates 10^-0.25k, for
+// scores in -log10(pfa) units: how far the calibration is from the truth.
+struct CalPoint {
+  double nominal, observed;
+};
+
+std::vector<CalPoint> calibration(const std::vector<float> &score, const std::vector<int8_t> &labels) {
+  std::vector<float> bg;
+  for (size_t i = 0; i < score.size(); ++i)
+    if (labels[i] == 0 && std::isfinite(score[i])) bg.push_back(score[i]);
+  std::vector<CalPoint> out;
+  if (bg.empty()) return out;
+  std::sort(bg.begin(), bg.end());
+  for (int k = 0; k <= 24; ++k) {  // 1 to 1e-6
+    const double nominal = std::pow(10.0, -0.25 * k);
+    const size_t at = std::lower_bound(bg.begin(), bg.end(), float(-std::log10(nominal))) - bg.begin();
+    out.push_back({nominal, double(bg.size() - at) / double(bg.size())});
+  }
+  return out;
+}
+
+double observed_at(const std::vector<CalPoint> &c, double nominal) {
+  for (const CalPoint &p : c)
+    if (std::fabs(std::log10(p.nominal / nominal)) < 1e-9) return p.observed;
+  return NAN;
+}
+
+// A plain SVG: Pd against Pf (linear, as most HAD papers plot it) and, for
+// calibrated scores, the observed against the nominal false-alarm rate
+// (log-log, with the factor-of-2 band).
+void write_svg(const std::string &path, const RocReport &r, const std::vector<CalPoint> &cal) {
   std::ofstream f(path);
   if (!f) throw Error("cannot write '" + path + "'");
-  const double size = 400, m = 50;
-  f << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << size + 2 * m << "\" height=\"" << size + 2 * m
-    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<rect x=\"" << m << "\" y=\"" << m << "\" width=\"" << size << "\" height=\"" << size
-    << "\" fill=\"none\" stroke=\"black\"/>\n<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"" << m
-    << ',' << m + size << ' ';
-  for (auto it = r.curve.rbegin(); it != r.curve.rend(); ++it)
-    f << m + it->pf * size << ',' << m + (1 - it->pd) * size << ' ';
-  f << m + size << ',' << m << "\"/>\n"
-    << "<text x=\"" << m + size / 2 << "\" y=\"" << size + 1.7 * m << "\" text-anchor=\"middle\">false-alarm rate Pf</text>\n"
-    << "<text x=\"15\" y=\"" << m + size / 2 << "\" transform=\"rotate(-90 15 " << m + size / 2
-    << ")\" text-anchor=\"middle\">detection rate Pd</text>\n"
-    << "<text x=\"" << m + size / 2 << "\" y=\"" << m - 15 << "\" text-anchor=\"middle\">ROC, AUC(D,F) = " << r.auc_df
-    << "</text>\n</svg>\n";
+  const double size = 400, m = 50, width = (cal.empty() ? 1 : 2) * (size + 2 * m);
+  f << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << size + 2 * m
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  auto frame = [&](double x0, const std::string &title, const std::string &xl, const std::string &yl) {
+    f << "<rect x=\"" << x0 + m << "\" y=\"" << m << "\" width=\"" << size << "\" height=\"" << size
+      << "\" fill=\"none\" stroke=\"black\"/>\n"
+      << "<text x=\"" << x0 + m + size / 2 << "\" y=\"" << size + 1.7 * m << "\" text-anchor=\"middle\">" << xl
+      << "</text>\n<text x=\"" << x0 + 15 << "\" y=\"" << m + size / 2 << "\" transform=\"rotate(-90 " << x0 + 15 << ' '
+      << m + size / 2 << ")\" text-anchor=\"middle\">" << yl << "</text>\n<text x=\"" << x0 + m + size / 2 << "\" y=\""
+      << m - 15 << "\" text-anchor=\"middle\">" << title << "</text>\n";
+  };
+  std::ostringstream title;
+  title << "ROC, AUC(D,F) = " << r.auc_df;
+  frame(0, title.str(), "false-alarm rate Pf", "detection rate Pd");
+  f << "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"" << m << ',' << m + size << ' ';
+  for (auto it = r.curve.rbegin(); it != r.curve.rend(); ++it) f << m + it->pf * size << ',' << m + (1 - it->pd) * size << ' ';
+  f << m + size << ',' << m << "\"/>\n";
+  if (!cal.empty()) {
+    const double x0 = size + 2 * m, decades = 6;  // both axes 1e-6 .. 1
+    auto px = [&](double v) { return x0 + m + (1 + std::log10(std::max(v, 1e-6)) / decades) * size; };
+    auto py = [&](double v) { return m + (-std::log10(std::max(v, 1e-6)) / decades) * size; };
+    frame(x0, "calibration (grey: within a factor of 2)", "nominal false-alarm probability (log)",
+          "observed background false-alarm rate (log)");
+    f << "<polygon fill=\"#dddddd\" points=\"" << px(1e-6) << ',' << py(2e-6) << ' ' << px(0.5) << ',' << py(1) << ' '
+      << px(1) << ',' << py(1) << ' ' << px(1) << ',' << py(0.5) << ' ' << px(2e-6) << ',' << py(1e-6) << ' ' << px(1e-6)
+      << ',' << py(1e-6) << "\"/>\n<line x1=\"" << px(1e-6) << "\" y1=\"" << py(1e-6) << "\" x2=\"" << px(1) << "\" y2=\""
+      << py(1) << "\" stroke=\"black\" stroke-dasharray=\"4\"/>\n<polyline fill=\"none\" stroke=\"#2471a3\" "
+      << "stroke-width=\"2\" points=\"";
+    for (const CalPoint &c : cal)
+      if (c.observed > 0) f << px(c.nominal) << ',' << py(c.observed) << ' ';
+    f << "\"/>\n";
+    for (int d = 0; d <= 6; ++d)
+      f << "<text x=\"" << px(std::pow(10.0, -d)) << "\" y=\"" << m + size + 15 << "\" text-anchor=\"middle\">1e-" << d
+        << "</text>\n<text x=\"" << x0 + m - 4 << "\" y=\"" << py(std::pow(10.0, -d)) + 4
+        << "\" text-anchor=\"end\">1e-" << d << "</text>\n";
+  }
+  f << "</svg>\n";
   if (!f) throw Error("cannot write '" + path + "'");
+}
+
+// BS3LNET_UNITS of band 1: "pfa" for calibrated scores.
+bool calibrated(const std::string &path) {
+  GDALDataset *ds = GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY);
+  const char *u = ds && ds->GetRasterCount() > 0 ? ds->GetRasterBand(1)->GetMetadataItem("BS3LNET_UNITS") : nullptr;
+  const bool pfa = u && std::string(u) == "pfa";
+  if (ds) GDALClose(ds);
+  return pfa;
 }
 
 }  // namespace
@@ -57,14 +120,20 @@ int cmd_evaluate(const Argv &argv) {
   if (sr != tr || sc != tc)
     throw Error("scores are " + std::to_string(sc) + "x" + std::to_string(sr) + " but the truth is " +
                 std::to_string(tc) + "x" + std::to_string(tr));
-  const RocReport r = roc_report(s, truth_labels(t));
+  const std::vector<int8_t> labels = truth_labels(t);
+  const RocReport r = roc_report(s, labels);
+  const std::vector<CalPoint> cal = calibrated(a.positional()[0]) ? calibration(s, labels) : std::vector<CalPoint>{};
   if (a.has("--roc")) write_roc_csv(a.get("--roc"), r);
-  if (a.has("--plot")) write_roc_svg(a.get("--plot"), r);
+  if (a.has("--plot")) write_svg(a.get("--plot"), r, cal);
   if (a.flag("--json")) {
     std::printf(
         "{\"auc_df\": %.6f, \"auc_dtau\": %.6f, \"auc_ftau\": %.6f, \"td\": %.6f, \"bs\": %.6f, \"snpr\": %.6f, "
-        "\"odp\": %.6f, \"oa\": %.6f, \"anomaly_pixels\": %zu, \"background_pixels\": %zu}\n",
+        "\"odp\": %.6f, \"oa\": %.6f, \"anomaly_pixels\": %zu, \"background_pixels\": %zu",
         r.auc_df, r.auc_dtau, r.auc_ftau, r.td(), r.bs(), r.snpr(), r.odp(), r.oa(), r.positives, r.negatives);
+    if (!cal.empty())
+      std::printf(", \"observed_far_at_1e-2\": %.6g, \"observed_far_at_1e-3\": %.6g", observed_at(cal, 1e-2),
+                  observed_at(cal, 1e-3));
+    std::printf("}\n");
   } else {
     std::printf("AUC(D,F)   %.6f\nAUC(D,tau) %.6f\nAUC(F,tau) %.6f\n", r.auc_df, r.auc_dtau, r.auc_ftau);
     std::printf("TD   = AUC(D,F) + AUC(D,tau)              %.6f\n", r.td());
@@ -73,6 +142,10 @@ int cmd_evaluate(const Argv &argv) {
     std::printf("ODP  = AUC(D,tau) + 1 - AUC(F,tau)        %.6f\n", r.odp());
     std::printf("OA   = AUC(D,F) + AUC(D,tau) - AUC(F,tau) %.6f\n", r.oa());
     std::printf("pixels: %zu anomaly, %zu background\n", r.positives, r.negatives);
+    for (double p : {1e-1, 1e-2, 1e-3})
+      if (!cal.empty())
+        std::printf("background false-alarm rate at pfa %g: %.6g observed (x%.2f)\n", p, observed_at(cal, p),
+                    observed_at(cal, p) / p);
   }
   return 0;
 }

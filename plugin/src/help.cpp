@@ -45,10 +45,25 @@ const char *kScore = R"(  --score fused|scaled|mse  how residuals become scores 
                      --mode faithful): mse = mean squared residual over bands
                      (the paper); scaled = each band's residual over its robust
                      spread (1.4826 x MAD), squared, averaged over bands, plus
-                     its 3x3 neighbourhood mean; fused = rank of scaled + 0.1 x
-                     rank of global RX, written as -log10 of the share of the
-                     scene's pixels scoring at least as high (2 = top 1%)
-  --rx-weight X      fused: weight of the RX rank (default 0.1)
+                     its 3x3 neighbourhood mean; fused = -log10(pfa(scaled) +
+                     0.1 x pfa(global RX)), each pfa from the scene's own tail
+  --rx-weight X      fused: weight of the RX term (default 0.1)
+)";
+
+const char *kUnits = R"(  --units pfa|raw    pfa (default; raw with --mode faithful): -log10 of the
+                     estimated probability that a background pixel scores at
+                     least as high, fitted on the scene itself (2 = 1 in 100,
+                     3 = 1 in 1000 background pixels, in every scene); raw: the
+                     score itself. Same order, so the same AUC.
+)";
+
+const char *kThresholds = R"(  --detections FILE  write a 0/1 detection mask (Byte, 255 = nodata)
+  --max-pfa P        flag pixels whose estimated false-alarm probability is at
+                     most P, e.g. 1e-3 (pfa units)
+  --threshold X      or: flag scores >= X (in the output's units)
+  --top-percent X    or: flag the top X% of scores (default 1)
+  --vector FILE      polygons of connected detections (.gpkg, .geojson, .fgb, .kml) with
+                     pixels, area, peak/mean score, centroid x/y and WGS 84 lon/lat
 )";
 
 }  // namespace
@@ -57,14 +72,9 @@ std::string usage(const std::string &c) {
   if (c == "detect")
     return std::string("Usage: bs3lnet detect INPUT OUTPUT [options]\n"
                        "Train BS3LNet on INPUT (self-supervised) and write its anomaly scores.\n\n") +
-           kInput + kOutput + kTrain + kScore +
+           kInput + kOutput + kTrain + kScore + kUnits + kThresholds +
            "  --save-model FILE  also save the trained model\n"
            "  --background FILE  write the reconstructed background cube\n"
-           "  --detections FILE  write a 0/1 detection mask (Byte, 255 = nodata)\n"
-           "  --threshold X      score threshold for --detections and --vector\n"
-           "  --top-percent X    or: flag the top X% of scores (default 1)\n"
-           "  --vector FILE      polygons of connected detections (.gpkg, .geojson, .fgb, .kml) with\n"
-           "                     pixels, area, peak/mean score, centroid x/y and WGS 84 lon/lat\n"
            "  --quicklook FILE   PNG: true-colour input (640/550/460 nm) beside the score map\n";
   if (c == "train")
     return std::string("Usage: bs3lnet train INPUT MODEL [options]\nTrain BS3LNet on INPUT and save it.\n\n") + kInput +
@@ -72,17 +82,19 @@ std::string usage(const std::string &c) {
   if (c == "apply")
     return std::string("Usage: bs3lnet apply MODEL INPUT OUTPUT [options]\n"
                        "Score INPUT with a saved model (same bands as it was trained on).\n\n") +
-           kInput + kOutput + kScore +
-           "  --device D, --threads N, --background FILE, --detections FILE, --threshold X, --top-percent X,\n"
-           "  --vector FILE, --quicklook FILE (as for detect)\n";
+           kInput + kOutput + kScore + kUnits + kThresholds +
+           "  --device D, --threads N, --background FILE, --quicklook FILE (as for detect)\n";
   if (c == "rx")
     return std::string("Usage: bs3lnet rx INPUT OUTPUT [options]\nGlobal RX (Mahalanobis distance to the scene mean), or\n"
                        "local dual-window RX with --window.\n\n") +
            kInput + kOutput +
-           "  --window IN,OUT     local RX: statistics from the ring between odd windows IN < OUT (e.g. 3,11)\n";
+           "  --window IN,OUT     local RX: statistics from the ring between odd windows IN < OUT (e.g. 3,11)\n"
+           "  --units raw|pfa     raw (default): the squared Mahalanobis distance; pfa: as for detect\n";
   if (c == "evaluate")
     return "Usage: bs3lnet evaluate SCORES TRUTH [--json] [--roc FILE.csv] [--plot FILE.svg]\n"
-           "ROC AUC(D,F), 3-D ROC areas AUC(D,tau), AUC(F,tau) and TD, BS, SNPR, ODP, OA.\n";
+           "ROC AUC(D,F), 3-D ROC areas AUC(D,tau), AUC(F,tau) and TD, BS, SNPR, ODP, OA; for scores\n"
+           "in pfa units, the observed background false-alarm rate at nominal 1e-1, 1e-2, 1e-3 (and\n"
+           "a calibration panel in --plot).\n";
   if (c == "info")
     return "Usage: bs3lnet info INPUT [-b LIST] [--keep-bad-bands]\n"
            "Size, bands, wavelengths, georeferencing and valid pixels of a cube.\n";

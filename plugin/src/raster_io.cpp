@@ -334,7 +334,7 @@ void check_output(const std::string &path, const WriteOptions &o, const std::vec
 void write_raster(const std::string &path, const WriteOptions &o, int rows, int cols,
                   const std::vector<const float *> &bands, const Georef &geo,
                   const std::vector<std::string> &descriptions, const std::map<std::string, std::string> &metadata,
-                  bool byte_type) {
+                  bool byte_type, const std::string &unit, const std::map<std::string, std::string> &band_metadata) {
   const std::string fmt = o.format.empty() ? guess_driver(path) : o.format;
   GDALDriver *drv = GetGDALDriverManager()->GetDriverByName(fmt.c_str());
   GDALDriver *mem = GetGDALDriverManager()->GetDriverByName("MEM");
@@ -369,6 +369,10 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
       throw Error("out of memory preparing '" + path + "'");
     band->SetNoDataValue(nodata);
     if (b < descriptions.size()) band->SetDescription(descriptions[b].c_str());
+    if (b == 0) {
+      if (!unit.empty()) band->SetUnitType(unit.c_str());
+      for (const auto &[k, v] : band_metadata) band->SetMetadataItem(k.c_str(), v.c_str());
+    }
   }
   // Temporary name in the target folder, same extension: renamed at the end.
   const fs::path target(path);

@@ -65,7 +65,8 @@ void check_output(const std::string &path, const WriteOptions &options, const st
 void write_raster(const std::string &path, const WriteOptions &options, int rows, int cols,
                   const std::vector<const float *> &bands, const Georef &geo,
                   const std::vector<std::string> &descriptions, const std::map<std::string, std::string> &metadata,
-                  bool byte_type = false);
+                  bool byte_type = false, const std::string &unit = "",
+                  const std::map<std::string, std::string> &band_metadata = {});  // unit and band_metadata: band 1
 
 // Expands "1-3,7" to {1,2,3,7}; throws Error if out of 1..count.
 std::vector<int> parse_band_list(const std::string &spec, int count);

@@ -1,11 +1,13 @@
 // The scores built from the network's residuals: band scaling, spatial
-// support, rank fusion, and the training options that go with them.
+// support, fusion, calibration, and the training options that go with them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "bs3l/bs3lnet.h"
+#include "bs3l/metrics.h"
 #include "bs3l/score.h"
 
 using namespace bs3l;
@@ -65,26 +67,92 @@ TEST(Score, NeighboursAddEvidenceAndInvalidPixelsAreNaN) {
   EXPECT_THROW(scaled_score(r, B, H, W + 1, {}), Error);
 }
 
-TEST(Score, RanksShareTiesAndFusionAddsWeightedRanks) {
-  const float nan = std::nanf("");
-  const std::vector<double> r = unit_ranks({3.f, 1.f, nan, 3.f, 2.f});
-  EXPECT_DOUBLE_EQ(r[1], 1.0 / 4);
-  EXPECT_DOUBLE_EQ(r[4], 2.0 / 4);
-  EXPECT_DOUBLE_EQ(r[0], 3.5 / 4);
-  EXPECT_DOUBLE_EQ(r[3], 3.5 / 4);
-  EXPECT_TRUE(std::isnan(r[2]));
-  const std::vector<double> f = rank_fuse({1.f, 2.f, 3.f, 4.f}, {40.f, 30.f, 20.f, nan}, 0.5);
-  EXPECT_DOUBLE_EQ(f[0], 0.25 + 0.5);  // rank 1/4, RX rank 3/3
-  EXPECT_DOUBLE_EQ(f[2], 0.75 + 0.5 / 3);
-  EXPECT_TRUE(std::isnan(f[3]));
-  EXPECT_THROW(rank_fuse({1.f}, {1.f, 2.f}, 1), Error);
-  const std::vector<float> e = exceedance_log10({5.f, 1.f, nan, 5.f, 2.f, 3.f});
-  EXPECT_FLOAT_EQ(e[1], 0.f);                       // all 5 are >= the lowest
-  EXPECT_FLOAT_EQ(e[4], float(-std::log10(4.0 / 5)));
-  EXPECT_FLOAT_EQ(e[0], float(-std::log10(2.0 / 5)));  // a tie: both count
-  EXPECT_FLOAT_EQ(e[3], e[0]);
+TEST(Score, ExceedanceCountsTiesAndSkipsNaN) {
+  const double nan = std::nan("");
+  const std::vector<double> e = exceedance({5, 1, nan, 5, 2, 3});
+  EXPECT_DOUBLE_EQ(e[1], 1.0);  // all 5 are >= the lowest
+  EXPECT_DOUBLE_EQ(e[4], 4.0 / 5);
+  EXPECT_DOUBLE_EQ(e[0], 2.0 / 5);  // a tie: both count
+  EXPECT_DOUBLE_EQ(e[3], e[0]);
   EXPECT_TRUE(std::isnan(e[2]));
   EXPECT_EQ(parse_score("fused"), Score::Fused);
   EXPECT_EQ(to_string(parse_score("scaled")), "scaled");
   EXPECT_THROW(parse_score("max"), Error);
+}
+
+std::vector<double> exponential(size_t n, unsigned seed = 5) {
+  std::mt19937 rng(seed);
+  std::exponential_distribution<double> e(1.0);
+  std::vector<double> v(n);
+  for (double &x : v) x = e(rng);
+  return v;
+}
+
+TEST(Calibrate, ExponentialTailSeesThroughHalfAPercentOfAnomalies) {
+  std::vector<double> v = exponential(20000);
+  for (size_t i = 0; i < 100; ++i) v[i] = 50 + double(i);  // 0.5% of the scene, far out
+  const TailFit f = fit_tail(v, Tail::Exponential);
+  EXPECT_NEAR(f.slope, -0.9, 0.2);  // -1 without the anomalies
+  // A background value with true pfa 1e-3 (x = ln 1000): the scene's own
+  // share >= it is ~6e-3 (the anomalies count); the fitted tail is within a
+  // factor of 3 and closer (in ratio).
+  std::vector<double> probe = v;
+  probe.push_back(std::log(1000.0));
+  const double p = tail_pfa(probe, f).back(), e = exceedance(probe).back();
+  EXPECT_GT(p, 1e-3 / 3);
+  EXPECT_LT(p, 3e-3);
+  EXPECT_LT(std::fabs(std::log(p / 1e-3)), std::fabs(std::log(e / 1e-3)));
+  EXPECT_NE(f.describe().find("exponential"), std::string::npos);
+}
+
+TEST(Calibrate, PowerTailFitsInLogScore) {
+  std::vector<double> v = exponential(20000, 7);
+  for (double &x : v) x = std::exp(x / 2);  // Pareto, alpha 2: P(X >= x) = x^-2
+  const TailFit f = fit_tail(v, Tail::Power);
+  EXPECT_NEAR(f.slope, -2.0, 0.2);
+  v.push_back(std::sqrt(1e4));  // true pfa 1e-4
+  const double p = tail_pfa(v, f).back();
+  EXPECT_GT(p, 0.5e-4);
+  EXPECT_LT(p, 2e-4);
+}
+
+TEST(Calibrate, StrictlyMonotoneSoAucIsUnchanged) {
+  const std::vector<double> v = exponential(5000, 9);
+  std::vector<float> raw(v.begin(), v.end());
+  raw[17] = std::nanf("");
+  TailFit fit;
+  const std::vector<float> c = pfa_log10(raw, Tail::Exponential, &fit);
+  EXPECT_LT(fit.slope, 0);
+  EXPECT_TRUE(std::isnan(c[17]));
+  std::vector<size_t> order;
+  for (size_t i = 0; i < raw.size(); ++i)
+    if (i != 17) order.push_back(i);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return raw[a] < raw[b]; });
+  for (size_t k = 1; k < order.size(); ++k)
+    if (raw[order[k]] > raw[order[k - 1]]) EXPECT_GT(c[order[k]], c[order[k - 1]]) << "at rank " << k;
+  std::vector<int8_t> labels(raw.size(), 0);
+  for (size_t i = 0; i < labels.size(); i += 37) labels[i] = 1;
+  EXPECT_DOUBLE_EQ(roc_auc(raw, labels), roc_auc(c, labels));
+}
+
+TEST(Calibrate, TooFewOrConstantScoresFallBackToTheEmpiricalShare) {
+  const std::vector<double> few = {1, 2, 3, 4};
+  EXPECT_EQ(fit_tail(few, Tail::Exponential).slope, 0);
+  EXPECT_DOUBLE_EQ(tail_pfa(few, fit_tail(few, Tail::Exponential))[3], 0.25);
+  const std::vector<double> flat(500, 2.0);
+  EXPECT_EQ(fit_tail(flat, Tail::Power).slope, 0);
+  EXPECT_NE(fit_tail(flat, Tail::Power).describe().find("empirical"), std::string::npos);
+}
+
+TEST(Calibrate, FuseAddsTheRxTermAndKeepsNaN) {
+  const std::vector<double> a = exponential(2000, 11), b = exponential(2000, 12);
+  std::vector<float> fa(a.begin(), a.end()), fb(b.begin(), b.end());
+  fb[3] = std::nanf("");
+  const std::vector<float> alone = fuse(fa, fb, 0.0), both = fuse(fa, fb, 0.5);
+  EXPECT_TRUE(std::isnan(both[3]));
+  const std::vector<double> pa = tail_pfa(a, fit_tail(a, Tail::Exponential, 0.95, 0.99));
+  EXPECT_NEAR(alone[0], -std::log10(pa[0]), 1e-5);
+  for (size_t i = 0; i < fa.size(); ++i)
+    if (i != 3) EXPECT_LE(both[i], alone[i] + 1e-6);  // the RX term only adds probability
+  EXPECT_THROW(fuse(fa, {1.f}, 0.1), Error);
 }

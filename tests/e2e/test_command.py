@@ -12,7 +12,7 @@ import unittest
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from common import BS3LNET, HAD_DIR, SAMPLE, read, run, tmpdir, write_cube
+from common import BS3LNET, HAD_DIR, SAMPLE, SOURCE, read, run, tmpdir, write_cube
 
 FAST = ["--steps", "20", "--features", "16", "-q"]
 
@@ -249,22 +249,61 @@ class Rasters(unittest.TestCase):
         self.assertIn("60 band(s) used", so)
         self.assertIn("bbl list has 3 entries for 60 bands; it is ignored", se)
 
-    def test_chaining_with_gdal_tools(self):
+    def test_readme_chaining_example_as_written(self):
+        """The README's shell chain, copied from README.md, on the sample scene:
+        a non-empty mask at pfa 1e-3, mostly on the truth."""
+        readme = open(os.path.join(SOURCE, "README.md")).read()
+        after = readme[readme.index("Chaining with GDAL tools"):]
+        block = after[after.index("```sh") + 5:after.index("```", after.index("```sh") + 5)]
         d = tmpdir()
-        write_cube(os.path.join(d, "in.tif"), small_cube())
-        script = f"""set -e
-cd {d}
-{BS3LNET} detect in.tif score.tif {' '.join(FAST)} && \\
-  gdal_calc.py --quiet -A score.tif --outfile=hits.tif --calc="A>=2" --type=Byte && \\
-  gdal_translate -q -of COG score.tif score_cog.tif
-"""
-        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+        os.makedirs(os.path.join(d, "build", "plugin"))
+        os.symlink(BS3LNET, os.path.join(d, "build", "plugin", "bs3lnet"))
+        os.symlink(SAMPLE, os.path.join(d, "sample_data"))
+        p = subprocess.run(["bash", "-ec", block], capture_output=True, text=True, cwd=d)
         self.assertEqual(p.returncode, 0, p.stderr)
         hits = read(os.path.join(d, "hits.tif"))[0]
-        self.assertEqual(hits[5, 7], 1)  # the anomaly, and (the README's threshold: the top 1%) little else
-        self.assertGreaterEqual(int(hits.sum()), 1)
-        self.assertLessEqual(int(hits.sum()), int(0.01 * hits.size) + 1)
+        truth = read(os.path.join(SAMPLE, "scene_truth.tif"))[0] > 0
+        self.assertGreater(int(hits.sum()), 0)
+        self.assertGreater(int((hits * truth).sum()), 0.5 * hits.sum())  # mostly targets
+        self.assertLess((hits * ~truth).sum() / (~truth).sum(), 1e-2)    # nominal 1e-3
         self.assertTrue(os.path.exists(os.path.join(d, "score_cog.tif")))
+
+    def test_units_pfa_and_raw_order_pixels_alike(self):
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube())
+        truth = np.zeros((1, 24, 30), np.float32)
+        truth[0, 5, 7] = 1
+        write_cube(p("t.tif"), truth)
+        self.assertEqual(run("train", p("in.tif"), p("m.pt"), *FAST)[0], 0)
+        code, _, se = run("apply", p("m.pt"), p("in.tif"), p("a.tif"), "-q", "--detections", p("det.tif"),
+                          "--max-pfa", "1e-2")
+        self.assertEqual(code, 0, se)
+        self.assertEqual(run("apply", p("m.pt"), p("in.tif"), p("r.tif"), "-q", "--units", "raw")[0], 0)
+        a, _, da = read(p("a.tif"))
+        r, _, dr = read(p("r.tif"))
+        sign = lambda v: np.sign(v.ravel()[:, None] - v.ravel()[None, :])
+        np.testing.assert_array_equal(sign(a), sign(r))  # the same order: the same AUC
+        self.assertFalse(np.array_equal(a, r))
+        ba, br = da.GetRasterBand(1), dr.GetRasterBand(1)
+        self.assertEqual((ba.GetMetadataItem("BS3LNET_UNITS"), ba.GetUnitType()), ("pfa", "-log10(pfa)"))
+        self.assertIn("exponential tail", ba.GetMetadataItem("BS3LNET_CALIBRATION"))
+        self.assertEqual(ba.GetMetadataItem("BS3LNET_RAW_UNIT"), br.GetMetadataItem("BS3LNET_RAW_UNIT"))
+        self.assertEqual((br.GetMetadataItem("BS3LNET_UNITS"), br.GetUnitType()), ("raw", ""))
+        np.testing.assert_array_equal(read(p("det.tif"))[0], (a >= 2).astype(float))  # --max-pfa 1e-2 = A>=2
+        code, so, se = run("evaluate", p("a.tif"), p("t.tif"), "--json", "--plot", p("cal.svg"))
+        self.assertEqual(code, 0, se)
+        self.assertIn("observed_far_at_1e-3", json.loads(so))
+        with open(p("cal.svg")) as f:
+            self.assertIn("calibration", f.read())
+        self.assertNotIn("observed_far_at_1e-3", json.loads(run("evaluate", p("r.tif"), p("t.tif"), "--json")[1]))
+        # rx: raw by default, pfa on request (power-law tail), same order
+        self.assertEqual(run("rx", p("in.tif"), p("rx.tif"), "-q")[0], 0)
+        self.assertEqual(run("rx", p("in.tif"), p("rxp.tif"), "-q", "--units", "pfa")[0], 0)
+        rx, rxp = read(p("rx.tif")), read(p("rxp.tif"))
+        np.testing.assert_array_equal(sign(rx[0]), sign(rxp[0]))
+        self.assertIn("power-law tail", rxp[2].GetRasterBand(1).GetMetadataItem("BS3LNET_CALIBRATION"))
+        self.assertEqual(rx[2].GetRasterBand(1).GetMetadataItem("BS3LNET_UNITS"), "raw")
 
 
 class BadInput(unittest.TestCase):
@@ -362,6 +401,20 @@ class BadInput(unittest.TestCase):
         self.expect_error(["detect", self.good, self.out(), "--steps", "ten"], "expects an integer")
         self.expect_error(["detect", self.good, self.out(), "--score", "max"], "unknown score 'max'", self.out())
         self.expect_error(["detect", self.good, self.out(), "--rx-weight", "-1"], "--rx-weight must be", self.out())
+
+    def test_units_and_max_pfa(self):
+        det = self.out("det.tif")
+        for v in ("0", "1", "1.5"):
+            self.expect_error(["detect", self.good, self.out(), *FAST, "--detections", det, "--max-pfa", v],
+                              "--max-pfa must be in (0, 1)", self.out())
+        self.expect_error(["detect", self.good, self.out(), *FAST, "--units", "raw", "--max-pfa", "1e-3",
+                           "--detections", det], "--max-pfa needs --units pfa", self.out())
+        self.expect_error(["apply", "m.pt", self.good, self.out(), "--max-pfa", "1e-3", "--top-percent", "1"],
+                          "give one of", self.out())
+        self.expect_error(["detect", self.good, self.out(), "--units", "sigma"], "unknown --units 'sigma'", self.out())
+        self.expect_error(["rx", self.good, self.out(), "--units", "sigma"], "unknown --units", self.out())
+        self.expect_error(["detect", self.good, self.out(), "--top-percent", "0"], "--top-percent must be", self.out())
+        self.assertFalse(os.path.exists(det))
 
     def test_truncated_and_corrupted_mat(self):
         raw = open(os.path.join(SAMPLE, "scene.mat"), "rb").read()

@@ -17,6 +17,7 @@ MODES = ["fast", "faithful"]
 NORMALIZE = ["minmax", "none", "zscore"]
 # First entry: the command's default for the mode (fused; mse for faithful).
 SCORES = ["the mode's default", "fused", "scaled", "mse"]
+UNITS = ["the command's default", "pfa", "raw"]
 
 
 def is_cube_reference(value):
@@ -82,15 +83,29 @@ class Bs3lnetAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             "SCORE", "Score (fused: robustly band-scaled residual fused with global RX; mse: the paper's)", SCORES,
             defaultValue=0))
+        self.add_units()
 
     def score_args(self, parameters, context):
         i = self.parameterAsEnum(parameters, "SCORE", context)
-        return ["--score", SCORES[i]] if i > 0 else []
+        return (["--score", SCORES[i]] if i > 0 else []) + self.units_args(parameters, context)
+
+    def add_units(self):
+        self.addParameter(QgsProcessingParameterEnum(
+            "UNITS", "Units (pfa: -log10 of the estimated false-alarm probability, 3 = 1 in 1000 background pixels; "
+            "raw: the detector's own score)", UNITS, defaultValue=0))
+
+    def units_args(self, parameters, context):
+        i = self.parameterAsEnum(parameters, "UNITS", context)
+        return ["--units", UNITS[i]] if i > 0 else []
 
     def add_detection_outputs(self):
         self.addParameter(QgsProcessingParameterNumber("TOP_PERCENT", "Detections: top percent of scores",
                                                        QgsProcessingParameterNumber.Double, defaultValue=1.0,
                                                        minValue=0.0001, maxValue=100))
+        self.addParameter(QgsProcessingParameterNumber("MAX_PFA", "Detections: largest false-alarm probability "
+                                                       "(0 = use the top percent; needs pfa units)",
+                                                       QgsProcessingParameterNumber.Double, defaultValue=0.0,
+                                                       minValue=0.0, maxValue=0.5))
         self.addParameter(QgsProcessingParameterRasterDestination("DETECTIONS", "Detection mask", optional=True,
                                                                   createByDefault=False))
         self.addParameter(QgsProcessingParameterVectorDestination("POLYGONS", "Detection polygons", optional=True,
@@ -150,7 +165,10 @@ class Bs3lnetAlgorithm(QgsProcessingAlgorithm):
         args, outs = [], []
         det = self.parameterAsOutputLayer(parameters, "DETECTIONS", context) if parameters.get("DETECTIONS") else ""
         poly = self.parameterAsOutputLayer(parameters, "POLYGONS", context) if parameters.get("POLYGONS") else ""
-        if det or poly:
+        max_pfa = self.parameterAsDouble(parameters, "MAX_PFA", context)
+        if (det or poly) and max_pfa > 0:
+            args += ["--max-pfa", max_pfa]
+        elif det or poly:
             args += ["--top-percent", self.parameterAsDouble(parameters, "TOP_PERCENT", context)]
         if det:
             args += ["--detections", det]
@@ -166,8 +184,9 @@ class DetectAlgorithm(Bs3lnetAlgorithm):
     help = ("Trains the BS3LNet blind-spot network on the scene itself (no labels) and writes the anomaly score of "
             "every pixel from the difference between the pixel and the network's reconstruction of it from its "
             "neighbours: by default each band's difference over its robust spread, with the 3x3 neighbourhood, "
-            "rank-fused with global RX, written as -log10 of the share of the scene scoring at least as high "
-            "(2 = the top 1%); the paper's mean squared difference with Score = mse. "
+            "fused with global RX, written as -log10 of the estimated false-alarm probability (3 = one false "
+            "alarm per thousand background pixels, the same meaning in every scene); the paper's mean squared "
+            "difference with Score = mse. "
             "The fast mode (default) takes about a minute on a laptop CPU; the faithful mode "
             "reproduces the paper's protocol (1000 epochs).")
 
@@ -246,6 +265,7 @@ class RxAlgorithm(Bs3lnetAlgorithm):
         self.add_input()
         self.addParameter(QgsProcessingParameterString("WINDOW", "Local RX windows INNER,OUTER (empty = global RX)",
                                                        optional=True))
+        self.add_units()
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "RX scores"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -254,6 +274,7 @@ class RxAlgorithm(Bs3lnetAlgorithm):
         window = self.parameterAsString(parameters, "WINDOW", context)
         if window:
             args += ["--window", window]
+        args += self.units_args(parameters, context)
         runner.run(args + self.input_args(parameters, context), feedback, [out])
         return {"OUTPUT": out}
 

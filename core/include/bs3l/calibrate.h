@@ -1,0 +1,38 @@
+// Calibrated scores: the estimated probability that a background pixel scores
+// at least as high (pfa), from the scene itself, where anomalies are rare
+// (torch-free).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace bs3l {
+
+// How the tail is extrapolated past the fitted quantiles: ln(pfa) linear in
+// the score (exponential tail) or in its logarithm (power-law tail).
+enum class Tail { Exponential, Power };
+
+struct TailFit {
+  Tail tail = Tail::Exponential;
+  double lo = 0.90, hi = 0.99;  // the quantile levels fitted
+  double u = 0, p_u = 1;        // the score at level lo, and the share of the scene >= it
+  double slope = 0;             // d ln(pfa) / d t(score) above u; 0: no tail (empirical only)
+  std::string describe() const;
+};
+
+// Share of the finite entries >= each entry (1 for the lowest); NaN stays NaN.
+std::vector<double> exceedance(const std::vector<double> &v);
+
+// Least-squares line ln(1 - p) = a + slope * t(q_p) through 21 quantile
+// levels p from lo to hi of the finite scores (t: identity or ln). The top
+// 1 - hi of the scene, where the anomalies are, does not enter the fit.
+TailFit fit_tail(const std::vector<double> &score, Tail tail, double lo = 0.90, double hi = 0.99);
+
+// pfa per entry: the scene's own share >= x up to u; beyond it
+// p_u * exp(slope * (t(x) - t(u))). Strictly decreasing in the score, so
+// any AUC is unchanged. NaN stays NaN.
+std::vector<double> tail_pfa(const std::vector<double> &score, const TailFit &fit);
+
+// -log10(pfa) as floats (3 = one false alarm per thousand background pixels).
+std::vector<float> pfa_log10(const std::vector<float> &score, Tail tail, TailFit *fit = nullptr);
+
+}  // namespace bs3l

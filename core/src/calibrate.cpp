@@ -1,0 +1,100 @@
+// Tail fits that the few top-scoring pixels (the anomalies) cannot drag.
+#include "bs3l/calibrate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+namespace bs3l {
+namespace {
+
+double t_of(Tail tail, double x) { return tail == Tail::Power ? std::log(std::max(x, 1e-300)) : x; }
+
+std::vector<double> sorted_finite(const std::vector<double> &v) {
+  std::vector<double> s;
+  for (double x : v)
+    if (std::isfinite(x)) s.push_back(x);
+  std::sort(s.begin(), s.end());
+  return s;
+}
+
+double quantile(const std::vector<double> &s, double p) {  // linear interpolation, as numpy
+  const double h = (s.size() - 1) * p;
+  const size_t k = size_t(h);
+  return k + 1 < s.size() ? s[k] + (h - k) * (s[k + 1] - s[k]) : s.back();
+}
+
+}  // namespace
+
+std::string TailFit::describe() const {
+  std::ostringstream s;
+  s.precision(6);
+  if (slope == 0) {
+    s << "empirical: share of the scene scoring at least as high (no tail could be fitted)";
+    return s.str();
+  }
+  s << "share of the scene scoring at least as high up to its " << lo << " quantile u=" << u << " (share " << p_u
+    << "); above, " << (tail == Tail::Power ? "power-law" : "exponential") << " tail fitted to the quantiles " << lo
+    << "-" << hi << ": pfa = " << p_u << " * exp(" << slope << " * (" << (tail == Tail::Power ? "ln x - ln u" : "x - u")
+    << "))";
+  return s.str();
+}
+
+std::vector<double> exceedance(const std::vector<double> &v) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (std::isfinite(v[i])) order.push_back(i);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> out(v.size(), std::numeric_limits<double>::quiet_NaN());
+  const double n = double(order.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j < order.size() && v[order[j]] == v[order[i]]) ++j;
+    for (size_t k = i; k < j; ++k) out[order[k]] = (n - double(i)) / n;  // n - i entries are >= this one
+    i = j;
+  }
+  return out;
+}
+
+TailFit fit_tail(const std::vector<double> &score, Tail tail, double lo, double hi) {
+  TailFit f;
+  f.tail = tail, f.lo = lo, f.hi = hi;
+  const std::vector<double> s = sorted_finite(score);
+  if (s.size() < 100) return f;  // too few pixels for a tail
+  f.u = quantile(s, lo);
+  f.p_u = double(s.end() - std::lower_bound(s.begin(), s.end(), f.u)) / double(s.size());
+  if (tail == Tail::Power && !(f.u > 0)) return f;
+  double st = 0, sy = 0, stt = 0, sty = 0;
+  const int levels = 21;
+  for (int k = 0; k < levels; ++k) {
+    const double p = lo + (hi - lo) * k / (levels - 1), t = t_of(tail, quantile(s, p)), y = std::log(1 - p);
+    st += t, sy += y, stt += t * t, sty += t * y;
+  }
+  const double var = stt - st * st / levels;
+  const double slope = var > 0 ? (sty - st * sy / levels) / var : 0;
+  if (std::isfinite(slope) && slope < 0) f.slope = slope;
+  return f;
+}
+
+std::vector<double> tail_pfa(const std::vector<double> &score, const TailFit &fit) {
+  std::vector<double> p = exceedance(score);
+  if (fit.slope == 0) return p;
+  const double tu = t_of(fit.tail, fit.u);
+  for (size_t i = 0; i < p.size(); ++i)
+    if (std::isfinite(score[i]) && score[i] > fit.u)
+      p[i] = std::max(fit.p_u * std::exp(fit.slope * (t_of(fit.tail, score[i]) - tu)), 1e-300);
+  return p;
+}
+
+std::vector<float> pfa_log10(const std::vector<float> &score, Tail tail, TailFit *fit) {
+  const std::vector<double> s(score.begin(), score.end());
+  const TailFit f = fit_tail(s, tail);
+  if (fit) *fit = f;
+  const std::vector<double> p = tail_pfa(s, f);
+  std::vector<float> out(p.size());
+  for (size_t i = 0; i < p.size(); ++i) out[i] = float(-std::log10(p[i]));  // NaN stays NaN
+  return out;
+}
+
+}  // namespace bs3l
