@@ -80,8 +80,11 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
       }
     }
   };
+  // Instance norm normalises each tile by its own statistics: only a single
+  // tile (the whole scene) gives the whole-scene scores.
+  const bool whole = m.config.instance_norm;
   // Memory guard: smaller tiles until one fits in host memory.
-  int first = o.tile;
+  int first = whole ? std::max(H, W) : o.tile;
   if (!dev.is_cuda()) {
     const size_t free = available_memory(), keep = o.score == Score::Mse ? 0 : size_t(4) * B * cube.pixels();
     const size_t have = free - std::min(free, keep), strip = size_t(4) * B * W;
@@ -89,9 +92,10 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
       const size_t side = size_t(std::min(t, std::max(H, W)) + 2 * halo);
       return net_bytes(side * side, B, m.config.features, m.config.blocks, false) + strip * (std::min(t, H) + 2 * halo);
     };
-    while (first > 32 && need(first) > have) first /= 2;
+    while (!whole && first > 32 && need(first) > have) first /= 2;
     if (need(first) > have)
-      throw Error("detection needs about " + megabytes(need(first)) + " of memory but " + megabytes(have) + " is available");
+      throw Error("detection needs about " + megabytes(need(first)) + " of memory but " + megabytes(have) +
+                  " is available" + (whole ? " (--norm instance scores the whole scene in one pass)" : ""));
   }
   if (o.score != Score::Mse) residual.assign(size_t(B) * cube.pixels(), 0.f);
   for (int tile = first;; tile = std::max(32, tile / 2)) {
@@ -100,7 +104,8 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
       run(tile);
       break;
     } catch (const c10::Error &e) {
-      if (!dev.is_cuda() || tile <= 32 || std::string(e.what()).find("out of memory") == std::string::npos) throw;
+      if (whole || !dev.is_cuda() || tile <= 32 || std::string(e.what()).find("out of memory") == std::string::npos)
+        throw;
     }
   }
   if (o.score != Score::Mse) {

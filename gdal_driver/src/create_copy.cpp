@@ -64,10 +64,10 @@ std::vector<double> band_values(GDALDataset *src, const char *key) {
   return v;
 }
 
-// ENVI keeps wavelengths in its own domain; take them from there as well.
-std::vector<double> envi_values(GDALDataset *src, const char *key) {
+// ENVI keeps wavelengths and bbl in its own domain; take them from there as well.
+std::vector<double> envi_values(GDALDataset *src, const char *key, const char *domain = "ENVI") {
   std::vector<double> v;
-  const char *s = src->GetMetadataItem(key, "ENVI");
+  const char *s = src->GetMetadataItem(key, domain);
   if (!s) return v;
   const CPLStringList t(CSLTokenizeString2(s, "{}, ", 0));
   for (int i = 0; i < t.size(); ++i) v.push_back(CPLAtof(t[i]));
@@ -153,6 +153,9 @@ GDALDataset *create_copy(const char *path, GDALDataset *src, int, char **options
     if (v.empty()) v = envi_values(src, key);
     if (ok && !v.empty()) ok = write_var(raw, key, MAT_C_DOUBLE, MAT_T_DOUBLE, {v.size(), 1}, v.data(), comp);
   }
+  std::vector<double> bbl = envi_values(src, "bbl");  // ENVI's bad-band list, or a plain "bbl" item
+  if (bbl.empty()) bbl = envi_values(src, "bbl", "");
+  if (ok && !bbl.empty()) ok = write_var(raw, "bbl", MAT_C_DOUBLE, MAT_T_DOUBLE, {bbl.size(), 1}, bbl.data(), comp);
   const char *units = first->GetMetadataItem("wavelength_units");
   if (!units) units = src->GetMetadataItem("wavelength_units", "ENVI");
   if (ok && units && *units) ok = write_text(raw, "wavelength_units", units, comp);

@@ -300,6 +300,12 @@ GDALDataset *MatlabDataset::Open(GDALOpenInfo *info) {
       const std::string s = read_string(mat.get(), v.name);
       if (!s.empty() && s.size() < 4096) md.SetNameValue(v.name.c_str(), s.c_str());
     }
+  if (find_var(vars, "bbl")) {  // a bad-band list, in the ENVI header's form
+    const std::vector<double> v = read_numbers(mat.get(), "bbl");
+    std::string list;
+    for (double x : v) list += (list.empty() ? "{" : ", ") + std::string(CPLSPrintf("%.10g", x));
+    if (int(v.size()) == bands) md.SetNameValue("bbl", (list + "}").c_str());
+  }
   ds->GDALDataset::SetMetadata(md.List());
   if (bands > 1) ds->GDALDataset::SetMetadataItem("INTERLEAVE", "BAND", "IMAGE_STRUCTURE");
   ds->mat_ = std::move(mat);

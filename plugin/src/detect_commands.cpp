@@ -204,7 +204,7 @@ Raster load_input(const Args &a, const std::string &path) {
   if (!quiet(a)) std::printf("Reading %s\n", path.c_str());
   Raster r = read_raster(path, read_options(a));
   if (r.dropped_bad_bands && !quiet(a))
-    std::printf("Dropped %d band(s) marked bad in the ENVI bbl list (--keep-bad-bands keeps them)\n", r.dropped_bad_bands);
+    std::printf("Dropped %d band(s) marked bad in the bbl list (--keep-bad-bands keeps them)\n", r.dropped_bad_bands);
   return r;
 }
 
@@ -219,7 +219,11 @@ struct Truth {
 Truth load_truth(const Args &a, const std::string &given, const Raster &in) {
   Truth t;
   t.path = a.get("--truth");
-  if (t.path.empty()) t.path = companion_truth(in.path.rfind("MATLAB:", 0) == 0 ? given : in.path);
+  if (t.path.empty()) {
+    std::string why;
+    t.path = companion_truth(in.path.rfind("MATLAB:", 0) == 0 ? given : in.path, &why);
+    if (!t.path.empty() && !quiet(a)) std::printf("Truth: %s (%s; --truth overrides)\n", t.path.c_str(), why.c_str());
+  }
   if (t.path.empty()) return t;
   int rows = 0, cols = 0;
   t.labels = truth_labels(read_single_band(t.path, rows, cols));

@@ -181,12 +181,14 @@ int cmd_info(const Argv &argv) {
                 r.geo.transform[5]);
   else
     std::printf("Origin:     no geotransform\n");
-  if (!r.geo.wkt.empty()) {
-    OGRSpatialReference srs;
-    srs.importFromWkt(r.geo.wkt.c_str());
+  if (r.geo.srs) {
+    const OGRSpatialReference &srs = *r.geo.srs;
     const char *code = srs.GetAuthorityCode(nullptr), *auth = srs.GetAuthorityName(nullptr);
     const std::string id = code && auth ? " (" + std::string(auth) + ":" + code + ")" : "";
-    std::printf("CRS:        %s%s\n", srs.GetName() ? srs.GetName() : "?", id.c_str());
+    const double epoch = srs.GetCoordinateEpoch();
+    std::printf("CRS:        %s%s", srs.GetName() ? srs.GetName() : "?", id.c_str());
+    if (epoch > 0) std::printf(", epoch %g", epoch);
+    std::printf("\n");
   } else {
     std::printf("CRS:        none\n");
   }

@@ -13,9 +13,10 @@ namespace bs3l::app {
 void write_quicklook(const std::string &path, const Raster &in, const std::vector<float> &score, bool overwrite);
 
 // Polygons of 8-connected detected pixels (`detected` 1/0 per pixel) with
-// pixel count, area, peak and mean score, centroid in the input CRS and in
-// WGS 84 longitude/latitude (through PROJ). Format from the extension
-// (GeoPackage, GeoJSON, FlatGeobuf, KML). Returns the number of polygons.
+// pixel count, area in square metres, peak and mean score, centroid in the
+// output's coordinates and in WGS 84 longitude/latitude, placed by the
+// input's geotransform, else its GCPs or RPCs (then in lon/lat). Format from
+// the extension (GeoPackage, GeoJSON, FlatGeobuf, KML). Returns the count.
 int write_polygons(const std::string &path, const Raster &in, const std::vector<float> &score,
                    const std::vector<uint8_t> &detected, bool overwrite);
 

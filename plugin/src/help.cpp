@@ -7,7 +7,10 @@ const char *kInput = R"(  -b LIST            bands to use, 1-based, e.g. 1-50,60
   --keep-bad-bands   keep bands marked 0 in an ENVI 'bbl' list (default: drop them
                      unless -b names them)
   --mask FILE        raster of the same size; pixels where it is 0 are excluded
-  --truth FILE       ground truth (nonzero = anomaly): print the AUC at the end
+  --truth FILE       ground truth (nonzero = anomaly): print the AUC at the end. A
+                     .mat input without it uses its first variable named map,
+                     gt, mask, groundtruth, gtImg_sub or PlaneGT, else its only
+                     single-band variable of the cube's size (printed)
                      (a .mat input's own map/gt variable is used when present)
 )";
 
@@ -63,7 +66,9 @@ const char *kThresholds = R"(  --detections FILE  write a 0/1 detection mask (By
   --threshold X      or: flag scores >= X (in the output's units)
   --top-percent X    or: flag the top X% of scores (default 1)
   --vector FILE      polygons of connected detections (.gpkg, .geojson, .fgb, .kml) with
-                     pixels, area, peak/mean score, centroid x/y and WGS 84 lon/lat
+                     pixels, area_m2, peak/mean score, centroid x/y and WGS 84
+                     lon/lat; placed by the geotransform, else by the GCPs or
+                     RPCs (then in lon/lat), as gdalwarp would
 )";
 
 }  // namespace

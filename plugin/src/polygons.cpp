@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -66,40 +67,113 @@ std::string vector_driver_for(const std::string &path) {
   throw Error("cannot tell the vector format of '" + path + "' (use .gpkg, .geojson, .fgb or .kml)");
 }
 
+namespace {
+
+// Pixel/line -> WGS 84 lon/lat through GDAL's own transformer, which picks
+// the geotransform and CRS, else the GCPs, else the RPCs, as gdalwarp does.
+class LonLat {
+ public:
+  LonLat(const Georef &g, int rows, int cols) {
+    if (!(g.has_transform && g.srs) && g.gcps.empty() && g.rpc.empty()) return;
+    GDALDriver *mem = GetGDALDriverManager()->GetDriverByName("MEM");
+    ds_.reset(mem->Create("", cols, rows, 0, GDT_Byte, nullptr));
+    if (!ds_) return;
+    apply_georef(*ds_, g);
+    const char *options[] = {"DST_SRS=EPSG:4326", nullptr};
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    t_ = GDALCreateGenImgProjTransformer2(ds_.get(), nullptr, const_cast<char **>(options));
+    CPLPopErrorHandler();
+  }
+  ~LonLat() {
+    if (t_) GDALDestroyGenImgProjTransformer(t_);
+  }
+  explicit operator bool() const { return t_ != nullptr; }
+  bool operator()(double pixel, double line, double &lon, double &lat) const {
+    double z = 0;
+    int ok = FALSE;
+    lon = pixel, lat = line;
+    return t_ && GDALGenImgProjTransform(t_, FALSE, 1, &lon, &lat, &z, &ok) && ok;
+  }
+
+ private:
+  std::unique_ptr<GDALDataset> ds_;
+  void *t_ = nullptr;
+};
+
+// Calls f(x, y) on every vertex of a polygon, in place.
+template <class F>
+bool map_vertices(OGRPolygon &p, F f) {
+  for (int r = -1; r < p.getNumInteriorRings(); ++r) {
+    OGRLinearRing *ring = r < 0 ? p.getExteriorRing() : p.getInteriorRing(r);
+    for (int i = 0; ring && i < ring->getNumPoints(); ++i) {
+      double x = ring->getX(i), y = ring->getY(i);
+      if (!f(x, y)) return false;
+      ring->setPoint(i, x, y);
+    }
+  }
+  return true;
+}
+
+// Area in square metres of a lon/lat polygon: in a Lambert azimuthal
+// equal-area projection centred on it (exact enough for a target's size).
+double area_m2(const OGRPolygon &lonlat, double lon, double lat) {
+  OGRSpatialReference wgs84, laea;
+  wgs84.SetWellKnownGeogCS("WGS84");
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  laea.CopyGeogCSFrom(&wgs84);
+  laea.SetLAEA(lat, lon, 0, 0);
+  std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(&wgs84, &laea));
+  std::unique_ptr<OGRPolygon> g(lonlat.clone());
+  if (!ct || g->transform(ct.get()) != OGRERR_NONE) return std::nan("");
+  return g->get_Area();
+}
+
+}  // namespace
+
 int write_polygons(const std::string &path, const Raster &in, const std::vector<float> &score,
                    const std::vector<uint8_t> &detected, bool overwrite) {
   const int rows = in.cube.rows, cols = in.cube.cols;
   std::vector<Blob> blobs;
   std::vector<int32_t> lab = label(detected, rows, cols, blobs, score);
 
-  // Polygonize the label raster (its pixels carry the blob id) into memory.
+  // Polygonize the label raster (its pixels carry the blob id) in pixel/line
+  // coordinates; each polygon is then placed by the input's georeferencing.
   GDALDriver *mem_drv = GetGDALDriverManager()->GetDriverByName("MEM");
   std::unique_ptr<GDALDataset> ras(mem_drv->Create("", cols, rows, 1, GDT_Int32, nullptr));
-  double gt[6] = {0, 1, 0, 0, 0, 1};
-  if (in.geo.has_transform) std::copy(in.geo.transform, in.geo.transform + 6, gt);
-  ras->SetGeoTransform(gt);
   GDALRasterBand *band = ras->GetRasterBand(1);
   if (band->RasterIO(GF_Write, 0, 0, cols, rows, lab.data(), cols, rows, GDT_Int32, 0, 0) != CE_None)
     throw Error("cannot build the detection labels");
-  OGRSpatialReference srs;
-  const bool has_crs = !in.geo.wkt.empty() && srs.importFromWkt(in.geo.wkt.c_str()) == OGRERR_NONE;
-  srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   std::unique_ptr<GDALDataset> tmp_vec(GetGDALDriverManager()->GetDriverByName("Memory")->Create("", 0, 0, 0, GDT_Unknown, nullptr));
-  OGRLayer *poly = tmp_vec->CreateLayer("p", has_crs ? &srs : nullptr, wkbPolygon, nullptr);
+  OGRLayer *poly = tmp_vec->CreateLayer("p", nullptr, wkbPolygon, nullptr);
   OGRFieldDefn id_field("id", OFTInteger);
   poly->CreateField(&id_field);
   const char *options[] = {"8CONNECTED=8", nullptr};
   if (GDALPolygonize(band, band, poly, 0, const_cast<char **>(options), nullptr, nullptr) != CE_None)
     throw Error("polygonizing the detections failed");
 
-  // Centroids in longitude/latitude through PROJ.
-  std::unique_ptr<OGRCoordinateTransformation> to_wgs84;
-  if (has_crs) {
-    OGRSpatialReference wgs84;
-    wgs84.SetWellKnownGeogCS("WGS84");
-    wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    to_wgs84.reset(OGRCreateCoordinateTransformation(&srs, &wgs84));
+  // Output coordinates: the input CRS through its geotransform; else (GCPs,
+  // RPCs) WGS 84 lon/lat; else pixel/line, said in a warning.
+  const LonLat lonlat(in.geo, rows, cols);
+  const bool affine = in.geo.has_transform;
+  const double *gt = in.geo.transform;
+  OGRSpatialReference srs;
+  bool has_crs = false;
+  if (affine && in.geo.srs) {
+    srs = *in.geo.srs;
+    has_crs = true;
+  } else if (!affine && lonlat) {
+    has_crs = srs.importFromEPSG(4326) == OGRERR_NONE;
   }
+  srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  if (!lonlat)
+    std::fprintf(stderr, "Warning: the input's georeferencing gives no longitude/latitude; polygons are in %s and "
+                         "carry no lon, lat or area\n", affine ? "its map coordinates" : "pixel/line coordinates");
+  auto place = [&](double &x, double &y) {
+    const double col = x, row = y;
+    if (affine) x = gt[0] + col * gt[1] + row * gt[2], y = gt[3] + col * gt[4] + row * gt[5];
+    else if (lonlat) return lonlat(col, row, x, y);
+    return true;
+  };
 
   namespace fs = std::filesystem;
   const fs::path target(path);
@@ -115,8 +189,7 @@ int write_polygons(const std::string &path, const Raster &in, const std::vector<
   if (!out) throw Error("cannot create '" + path + "'");
   OGRLayer *layer = out->CreateLayer("detections", has_crs ? &srs : nullptr, wkbPolygon, nullptr);
   if (!layer) throw Error("cannot create a layer in '" + path + "'");
-  const double pixel_area = std::abs(gt[1] * gt[5] - gt[2] * gt[4]);
-  for (auto [name, type] : {std::pair{"id", OFTInteger}, {"pixels", OFTInteger}, {"area", OFTReal},
+  for (auto [name, type] : {std::pair{"id", OFTInteger}, {"pixels", OFTInteger}, {"area_m2", OFTReal},
                             {"peak_score", OFTReal}, {"mean_score", OFTReal}, {"x", OFTReal}, {"y", OFTReal},
                             {"lon", OFTReal}, {"lat", OFTReal}}) {
     OGRFieldDefn f(name, type);
@@ -126,22 +199,28 @@ int write_polygons(const std::string &path, const Raster &in, const std::vector<
   poly->ResetReading();
   for (auto &f : *poly) {
     const int id = f->GetFieldAsInteger(0);
-    if (id <= 0 || id >= int(blobs.size())) continue;
+    OGRGeometry *geom = f->GetGeometryRef();
+    if (id <= 0 || id >= int(blobs.size()) || !geom || wkbFlatten(geom->getGeometryType()) != wkbPolygon) continue;
     const Blob &b = blobs[id];
     OGRFeature o(layer->GetLayerDefn());
-    o.SetGeometry(f->GetGeometryRef());
-    double col = b.col / b.pixels, row = b.row / b.pixels;
-    double x = gt[0] + col * gt[1] + row * gt[2], y = gt[3] + col * gt[4] + row * gt[5];
+    std::unique_ptr<OGRPolygon> placed(geom->toPolygon()->clone());
+    if (!map_vertices(*placed, place)) continue;  // outside where the transformer holds
+    o.SetGeometry(placed.get());
+    double x = b.col / b.pixels, y = b.row / b.pixels, lon = 0, lat = 0;
+    const bool ll = lonlat && lonlat(x, y, lon, lat);
+    place(x, y);
     o.SetField("id", id);
     o.SetField("pixels", b.pixels);
-    o.SetField("area", b.pixels * pixel_area);
     o.SetField("peak_score", b.peak);
     o.SetField("mean_score", b.sum / b.pixels);
     o.SetField("x", x);
     o.SetField("y", y);
-    if (to_wgs84 && to_wgs84->Transform(1, &x, &y)) {
-      o.SetField("lon", x);
-      o.SetField("lat", y);
+    if (ll) {
+      o.SetField("lon", lon);
+      o.SetField("lat", lat);
+      std::unique_ptr<OGRPolygon> g(geom->toPolygon()->clone());
+      if (map_vertices(*g, [&](double &px, double &py) { return lonlat(px, py, px, py); }))
+        o.SetField("area_m2", area_m2(*g, lon, lat));
     }
     if (layer->CreateFeature(&o) != OGRERR_NONE) throw Error("cannot write a feature to '" + path + "'");
     ++count;

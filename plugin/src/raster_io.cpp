@@ -12,7 +12,10 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -87,27 +90,37 @@ DatasetPtr open_cube(const std::string &path, std::string &resolved) {
   return open(best);
 }
 
+std::shared_ptr<const OGRSpatialReference> shared_clone(const OGRSpatialReference *s) {
+  if (!s) return nullptr;
+  return std::shared_ptr<const OGRSpatialReference>(s->Clone(), [](const OGRSpatialReference *p) {
+    const_cast<OGRSpatialReference *>(p)->Release();
+  });
+}
+
 Georef georef_of(GDALDataset &d) {
   Georef g;
   g.has_transform = d.GetGeoTransform(g.transform) == CE_None;
-  if (const OGRSpatialReference *srs = d.GetSpatialRef()) {
-    char *wkt = nullptr;
-    srs->exportToWkt(&wkt);
-    if (wkt) g.wkt = wkt;
-    CPLFree(wkt);
-  }
+  g.srs = shared_clone(d.GetSpatialRef());
   for (auto [domain, target] : {std::pair{"RPC", &g.rpc}, std::pair{"GEOLOCATION", &g.geolocation}})
     for (char **md = d.GetMetadata(domain); md && *md; ++md) target->push_back(*md);
+  // Geolocation arrays named by relative paths: made absolute, so that they
+  // are still found from the output's folder.
+  for (std::string &kv : g.geolocation)
+    for (const char *key : {"X_DATASET=", "Y_DATASET="})
+      if (kv.rfind(key, 0) == 0) {
+        const fs::path file = kv.substr(std::strlen(key));
+        std::error_code ec;
+        if (file.empty() || file.is_absolute() || kv.find(':') != std::string::npos) continue;
+        const fs::path beside = fs::path(d.GetDescription()).parent_path() / file;
+        const fs::path found = fs::exists(beside, ec) ? beside : file;
+        if (fs::exists(found, ec)) kv = key + fs::absolute(found, ec).lexically_normal().string();
+      }
   if (d.GetGCPCount() > 0) {
-    if (const OGRSpatialReference *s = d.GetGCPSpatialRef()) {
-      char *wkt = nullptr;
-      s->exportToWkt(&wkt);
-      if (wkt) g.gcp_wkt = wkt;
-      CPLFree(wkt);
-    }
+    g.gcp_srs = shared_clone(d.GetGCPSpatialRef());
     const GDAL_GCP *gcps = d.GetGCPs();
     for (int i = 0; i < d.GetGCPCount(); ++i)
-      g.gcps.insert(g.gcps.end(), {gcps[i].dfGCPX, gcps[i].dfGCPY, gcps[i].dfGCPPixel, gcps[i].dfGCPLine});
+      g.gcps.push_back({gcps[i].pszId ? gcps[i].pszId : "", gcps[i].pszInfo ? gcps[i].pszInfo : "", gcps[i].dfGCPPixel,
+                        gcps[i].dfGCPLine, gcps[i].dfGCPX, gcps[i].dfGCPY, gcps[i].dfGCPZ});
   }
   return g;
 }
@@ -202,11 +215,14 @@ Raster read_raster(const std::string &path, const ReadOptions &o) {
   if (!o.bands.empty()) bands = parse_band_list(o.bands, count);
   else
     for (int i = 1; i <= count; ++i) bands.push_back(i);
-  // ENVI bad-band list: 0 marks a band to leave out.
-  if (const char *bbl = d->GetMetadataItem("bbl", "ENVI")) {
+  // ENVI bad-band list: 0 marks a band to leave out. Other formats carry it as
+  // a plain "bbl" item (GeoTIFF metadata, a .mat file's bbl variable).
+  const char *bbl = d->GetMetadataItem("bbl", "ENVI");
+  if (!bbl) bbl = d->GetMetadataItem("bbl");
+  if (bbl) {
     const std::vector<double> flags = parse_envi_list(bbl);
     if (int(flags.size()) != count) {
-      std::fprintf(stderr, "Warning: the ENVI bbl list has %d entries for %d bands; it is ignored\n", int(flags.size()),
+      std::fprintf(stderr, "Warning: the bbl list has %d entries for %d bands; it is ignored\n", int(flags.size()),
                    count);
     } else {
       for (int b = 1; b <= count; ++b)
@@ -279,7 +295,17 @@ std::vector<int8_t> truth_labels(const std::vector<float> &truth) {
   return labels;
 }
 
-std::string companion_truth(const std::string &path) {
+namespace {
+const char *const kTruthNames[] = {"map", "gt", "mask", "groundtruth", "gtImg_sub", "PlaneGT"};
+}  // namespace
+
+std::string truth_rule() {
+  std::string s;
+  for (const char *n : kTruthNames) s += (s.empty() ? "" : ", ") + std::string(n);
+  return s;
+}
+
+std::string companion_truth(const std::string &path, std::string *why) {
   if (fs::path(path).extension() != ".mat") return {};
   DatasetPtr d = open(path);
   std::vector<std::string> names;
@@ -289,9 +315,12 @@ std::string companion_truth(const std::string &path) {
     if (eq != std::string::npos && kv.compare(eq - 5, 5, "_NAME") == 0) names.push_back(kv.substr(eq + 1));
   }
   const auto var_of = [](const std::string &n) { return n.substr(n.rfind(':') + 1); };
-  for (const char *want : {"map", "gt", "mask", "groundtruth", "gtImg_sub", "PlaneGT"})
+  for (const char *want : kTruthNames)
     for (const std::string &n : names)
-      if (var_of(n) == want) return n;
+      if (var_of(n) == want) {
+        if (why) *why = std::string("the first of the truth names ") + truth_rule() + " that the file holds";
+        return n;
+      }
   // Otherwise the one single-band variable of the cube's size (the cube: most bands).
   int rows = 0, cols = 0, bands = 0;
   std::vector<std::pair<std::string, std::array<int, 3>>> shapes;
@@ -309,6 +338,7 @@ std::string companion_truth(const std::string &path) {
       if (!found.empty()) return {};  // ambiguous: ask for --truth
       found = n;
     }
+  if (why) *why = "no variable has a truth name, and this is the only single-band variable of the cube's size";
   return bands > 1 ? found : std::string();
 }
 
@@ -331,6 +361,46 @@ void check_output(const std::string &path, const WriteOptions &o, const std::vec
     throw Error("format '" + fmt + "' cannot write rasters");
 }
 
+namespace {
+
+// A small text header that names the temporary file: name the final one.
+void replace_in_file(const fs::path &path, const std::string &from, const std::string &to) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  if (text.find(from) == std::string::npos) return;
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw Error("cannot write '" + path.string() + "'");
+}
+
+}  // namespace
+
+void apply_georef(GDALDataset &d, const Georef &geo) {
+  if (geo.has_transform) d.SetGeoTransform(const_cast<double *>(geo.transform));
+  if (geo.srs) d.SetSpatialRef(geo.srs.get());
+  for (auto [domain, items] : {std::pair{"RPC", &geo.rpc}, std::pair{"GEOLOCATION", &geo.geolocation}})
+    if (!items->empty()) {
+      CPLStringList list;
+      for (const std::string &s : *items) list.AddString(s.c_str());
+      d.SetMetadata(list.List(), domain);
+    }
+  if (!geo.gcps.empty()) {
+    std::vector<GDAL_GCP> g(geo.gcps.size());
+    GDALInitGCPs(int(g.size()), g.data());
+    for (size_t i = 0; i < g.size(); ++i) {
+      const Gcp &p = geo.gcps[i];
+      CPLFree(g[i].pszId), CPLFree(g[i].pszInfo);
+      g[i].pszId = CPLStrdup(p.id.c_str()), g[i].pszInfo = CPLStrdup(p.info.c_str());
+      g[i].dfGCPPixel = p.pixel, g[i].dfGCPLine = p.line, g[i].dfGCPX = p.x, g[i].dfGCPY = p.y, g[i].dfGCPZ = p.z;
+    }
+    d.SetGCPs(int(g.size()), g.data(), geo.gcp_srs.get());
+    GDALDeinitGCPs(int(g.size()), g.data());
+  }
+}
+
 void write_raster(const std::string &path, const WriteOptions &o, int rows, int cols,
                   const std::vector<const float *> &bands, const Georef &geo,
                   const std::vector<std::string> &descriptions, const std::map<std::string, std::string> &metadata,
@@ -342,24 +412,7 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
   const GDALDataType type = byte_type ? GDT_Byte : GDT_Float32;
   const double nodata = byte_type ? 255.0 : -9999.0;
   DatasetPtr m(mem->Create("", cols, rows, int(bands.size()), type, nullptr));
-  if (geo.has_transform) m->SetGeoTransform(const_cast<double *>(geo.transform));
-  if (!geo.wkt.empty()) m->SetProjection(geo.wkt.c_str());
-  for (auto [domain, items] : {std::pair{"RPC", &geo.rpc}, std::pair{"GEOLOCATION", &geo.geolocation}})
-    if (!items->empty()) {
-      CPLStringList list;
-      for (const std::string &s : *items) list.AddString(s.c_str());
-      m->SetMetadata(list.List(), domain);
-    }
-  if (!geo.gcps.empty()) {
-    std::vector<GDAL_GCP> g(geo.gcps.size() / 4);
-    GDALInitGCPs(int(g.size()), g.data());
-    for (size_t i = 0; i < g.size(); ++i) {
-      g[i].dfGCPX = geo.gcps[4 * i], g[i].dfGCPY = geo.gcps[4 * i + 1];
-      g[i].dfGCPPixel = geo.gcps[4 * i + 2], g[i].dfGCPLine = geo.gcps[4 * i + 3];
-    }
-    m->SetGCPs(int(g.size()), g.data(), geo.gcp_wkt.c_str());
-    GDALDeinitGCPs(int(g.size()), g.data());
-  }
+  apply_georef(*m, geo);
   for (const auto &[k, v] : metadata) m->SetMetadataItem(k.c_str(), v.c_str());
   std::vector<float> buf(size_t(rows) * cols);
   for (size_t b = 0; b < bands.size(); ++b) {
@@ -386,11 +439,21 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
   std::vector<std::string> files;
   bool ok = outp != nullptr;
   if (outp) {
+    // CreateCopy leaves the GEOLOCATION domain behind; it then goes to the
+    // output's own metadata (an .aux.xml where the format has no place for it).
+    if (!geo.geolocation.empty()) {
+      CPLStringList list;
+      for (const std::string &kv : geo.geolocation) list.AddString(kv.c_str());
+      outp->SetMetadata(list.List(), "GEOLOCATION");
+    }
     char **list = outp->GetFileList();
     for (char **f = list; f && *f; ++f) files.push_back(*f);
     CSLDestroy(list);
     GDALClose(outp);
     ok = CPLGetLastErrorType() < CE_Failure;
+    const std::string aux = tmp.string() + ".aux.xml";  // written at close, after the listing
+    std::error_code ec;
+    if (fs::exists(aux, ec) && std::find(files.begin(), files.end(), aux) == files.end()) files.push_back(aux);
   }
   if (!ok || interrupted()) {
     const std::string why = interrupted() ? std::string(": interrupted") : last_gdal_error();
@@ -403,16 +466,23 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
   }
   // Rename every file of the dataset (e.g. ENVI .hdr) from the temporary stem.
   const std::string tmp_stem = tmp.stem().string(), final_stem = target.stem().string();
+  std::vector<fs::path> renamed;
   for (const std::string &f : files) {
     fs::path src(f);
     std::string name = src.filename().string();
     const size_t at = name.find(tmp_stem);
     if (at == std::string::npos) continue;
     name.replace(at, tmp_stem.size(), final_stem);
+    if (src.extension() == ".hdr") replace_in_file(src, tmp_stem, final_stem);  // ENVI names its data file
     std::error_code ec;
     fs::rename(src, src.parent_path() / name, ec);
     if (ec) throw Error("cannot rename '" + f + "' to '" + name + "': " + ec.message());
+    renamed.push_back(src.parent_path() / name);
   }
+  // An old side-car (QGIS statistics, styles) would describe the old values.
+  const fs::path aux = target.string() + ".aux.xml";
+  std::error_code ec;
+  if (std::find(renamed.begin(), renamed.end(), aux) == renamed.end()) fs::remove(aux, ec);
 }
 
 }  // namespace bs3l::app

@@ -2,21 +2,32 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "bs3l/cube.h"
 
+class GDALDataset;
+class OGRSpatialReference;
+
 namespace bs3l::app {
 
-// Georeferencing copied from the input to every output.
+// Georeferencing copied from the input to every output. The spatial
+// references travel as objects (WKT1 text would drop datum ensembles and
+// coordinate epochs).
+struct Gcp {
+  std::string id, info;
+  double pixel = 0, line = 0, x = 0, y = 0, z = 0;
+};
+
 struct Georef {
   bool has_transform = false;
   double transform[6] = {0, 1, 0, 0, 0, 1};
-  std::string wkt;  // CRS
-  std::vector<std::string> rpc, geolocation;  // metadata domains, KEY=VALUE
-  std::string gcp_wkt;
-  std::vector<double> gcps;  // x y pixel line per GCP (flat)
+  std::shared_ptr<const OGRSpatialReference> srs;       // CRS; null if none
+  std::vector<std::string> rpc, geolocation;            // metadata domains, KEY=VALUE
+  std::shared_ptr<const OGRSpatialReference> gcp_srs;
+  std::vector<Gcp> gcps;
 };
 
 struct ReadOptions {
@@ -34,7 +45,7 @@ struct Raster {
   std::vector<double> wavelengths;  // per kept band, empty if unknown
   std::string wavelength_units;
   int dropped_bad_bands = 0;
-  std::vector<int> bad_bands;       // 1-based source bands marked bad by ENVI bbl
+  std::vector<int> bad_bands;       // 1-based source bands marked bad by a bbl list
   std::vector<std::string> nodata;  // distinct nodata values of the kept bands, as text
 };
 
@@ -47,8 +58,11 @@ std::vector<float> read_single_band(const std::string &path, int &rows, int &col
 // Truth raster to labels: 1 anomaly (nonzero), 0 background, -1 nodata.
 std::vector<int8_t> truth_labels(const std::vector<float> &truth);
 
-// Ground truth for a .mat input: its `map`/`gt`/`mask` variable, if any.
-std::string companion_truth(const std::string &path);
+// Ground truth for a .mat input: the first variable named as in truth_rule(),
+// else the only single-band variable of the cube's size, else none. `why`
+// gets which rule applied.
+std::string companion_truth(const std::string &path, std::string *why = nullptr);
+std::string truth_rule();  // "map, gt, mask, ...", in the order looked for
 
 struct WriteOptions {
   std::string format;  // empty: from the extension, GTiff otherwise
@@ -67,6 +81,9 @@ void write_raster(const std::string &path, const WriteOptions &options, int rows
                   const std::vector<std::string> &descriptions, const std::map<std::string, std::string> &metadata,
                   bool byte_type = false, const std::string &unit = "",
                   const std::map<std::string, std::string> &band_metadata = {});  // unit and band_metadata: band 1
+
+// Sets `geo` (transform, CRS, GCPs, RPC and GEOLOCATION metadata) on a dataset.
+void apply_georef(GDALDataset &d, const Georef &geo);
 
 // Expands "1-3,7" to {1,2,3,7}; throws Error if out of 1..count.
 std::vector<int> parse_band_list(const std::string &spec, int count);

@@ -61,6 +61,10 @@ void write_gdal(const std::string &driver, const fs::path &path, const Synthetic
       }
     }
   }
+  if (driver == "GTiff" && !truth) {  // the same bad bands as the ENVI header's bbl
+    std::vector<double> bbl(s.bbl.begin(), s.bbl.end());
+    d->SetMetadataItem("bbl", list(bbl, "%.0f").c_str());
+  }
   if (driver == "ENVI" && !truth) {
     d->SetDescription("BS3LNet synthetic sample scene");  // else the header records the path
     std::vector<double> bbl(s.bbl.begin(), s.bbl.end());
@@ -105,6 +109,8 @@ void write_mat(const fs::path &path, const SyntheticScene &s, const std::string 
   mat_add(mat, "map", MAT_C_UINT8, MAT_T_UINT8, {n, n}, map.data());
   mat_add(mat, "wavelength", MAT_C_DOUBLE, MAT_T_DOUBLE, {wl.size(), 1}, wl.data());
   mat_add(mat, "fwhm", MAT_C_DOUBLE, MAT_T_DOUBLE, {fwhm.size(), 1}, fwhm.data());
+  std::vector<double> bbl(s.bbl.begin(), s.bbl.end());
+  mat_add(mat, "bbl", MAT_C_DOUBLE, MAT_T_DOUBLE, {bbl.size(), 1}, bbl.data());
   mat_add(mat, "map_info", MAT_C_CHAR, MAT_T_UINT8, {1, info_s.size()}, info_s.data());
   mat_add(mat, "coordinate_system_string", MAT_C_CHAR, MAT_T_UINT8, {1, wkt_s.size()}, wkt_s.data());
 }

@@ -81,19 +81,36 @@ TEST(Detect, TiledEqualsWholeScene) {
   }
 }
 
-// The default score ranks residuals scene-wide, so tiles must not change it:
-// rounding may swap near-equal neighbours, i.e. a rank or two of 1665.
+// The default score uses scene-wide shares (of the scaled residual and of
+// RX), so tiles must not change it: rounding may swap near-equal neighbours,
+// i.e. a share moves by a pixel or two of 1665.
 TEST(Detect, TiledEqualsWholeSceneForFusedScores) {
   Cube c = synthetic(6, 37, 45);
   Model m = train(c, quick(5));
   const std::vector<float> whole = detect(m, c, {1000}).score;
   const std::vector<float> tiled = detect(m, c, {13}).score;
   ASSERT_EQ(tiled.size(), whole.size());
-  // Exceedance -log10(k/n): swaps of near-ties move k by a few.
+  // -log10(k/n): swaps of near-ties move k by a few.
   for (size_t i = 0; i < whole.size(); ++i) {
     const double k = std::pow(10.0, -whole[i]) * whole.size();
     ASSERT_NEAR(tiled[i], whole[i], std::log10((k + 3) / std::max(k - 3, 1.0)) + 1e-6) << "px " << i;
   }
+}
+
+// Instance norm takes its statistics from what it is given: detection then
+// runs in one pass, whatever the tile size asked.
+TEST(Detect, InstanceNormScoresTheWholeSceneAtOnce) {
+  Cube c = synthetic(6, 37, 45);
+  TrainOptions t = quick(5);
+  t.model.instance_norm = true;
+  Model m = train(c, t);
+  DetectOptions o;
+  o.score = Score::Mse;
+  o.tile = 1000;
+  const std::vector<float> whole = detect(m, c, o).score;
+  o.tile = 8;
+  const std::vector<float> tiled = detect(m, c, o).score;
+  for (size_t i = 0; i < whole.size(); ++i) ASSERT_FLOAT_EQ(tiled[i], whole[i]) << "px " << i;
 }
 
 TEST(Detect, BackgroundIsInCubeUnits) {

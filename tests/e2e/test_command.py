@@ -10,6 +10,7 @@ import time
 import unittest
 
 import numpy as np
+from osgeo import gdal
 from sklearn.metrics import roc_auc_score
 
 from common import BS3LNET, HAD_DIR, SAMPLE, SOURCE, read, run, tmpdir, write_cube
@@ -167,7 +168,8 @@ class Rasters(unittest.TestCase):
         top = max(layer, key=lambda f: f["peak_score"])
         # The implanted outlier at row 5, col 7: its pixel centre, area and lon/lat.
         self.assertEqual((top["x"], top["y"]), (500000 + 7.5 * 10, 4000000 - 5.5 * 10))
-        self.assertEqual(top["area"], 100 * top["pixels"])
+        # UTM scale factor 0.9996 at the central meridian: 10 m grid cells cover (10/0.9996)^2 m^2
+        self.assertAlmostEqual(top["area_m2"] / (100 * top["pixels"]), 1 / 0.9996 ** 2, places=3)
         lon, lat, _ = to_ll.TransformPoint(top["x"], top["y"])
         self.assertAlmostEqual(top["lon"], lon, places=9)
         self.assertAlmostEqual(top["lat"], lat, places=9)
@@ -188,6 +190,8 @@ class Rasters(unittest.TestCase):
         self.assertEqual(code, 0, se)
         code, so, se = run("detect", os.path.join(SAMPLE, "scene.mat"), p("s.tif"), *FAST[:-1], "--overwrite")
         self.assertIn('against MATLAB:"%s":map' % os.path.join(SAMPLE, "scene.mat"), so)  # its own truth variable
+        self.assertIn('Truth: MATLAB:"%s":map (the first of the truth names map, gt, mask' % os.path.join(
+            SAMPLE, "scene.mat"), so)  # which variable, and by which rule
         # apply finds it too (it once looked beside the model instead)
         self.assertEqual(run("train", os.path.join(SAMPLE, "scene.mat"), p("m.pt"), *FAST)[0], 0)
         code, so, se = run("apply", p("m.pt"), os.path.join(SAMPLE, "scene.mat"), p("a.tif"), "--threads", "1")
@@ -249,6 +253,24 @@ class Rasters(unittest.TestCase):
         self.assertIn("60 band(s) used", so)
         self.assertIn("bbl list has 3 entries for 60 bands; it is ignored", se)
 
+    def test_sample_forms_share_the_bad_band_list(self):
+        """scene.img (ENVI bbl), scene.tif (bbl metadata) and scene.mat (bbl
+        variable) give the same 55 bands, so a model trained on one applies
+        to the others."""
+        for f in ("scene.img", "scene.tif", "scene.mat"):
+            code, so, se = run("info", os.path.join(SAMPLE, f))
+            self.assertEqual(code, 0, se)
+            self.assertIn("55 band(s) used (5 bad band(s) dropped by bbl)", so, f)
+            self.assertIn("Bad bands:  28,29,30,43,44 (dropped", so, f)
+        d = tmpdir()
+        m = os.path.join(d, "m.pt")
+        self.assertEqual(run("train", os.path.join(SAMPLE, "scene.img"), m, *FAST)[0], 0)
+        for f in ("scene.tif", "scene.mat"):
+            code, _, se = run("apply", m, os.path.join(SAMPLE, f), os.path.join(d, f + ".score.tif"), "-q")
+            self.assertEqual(code, 0, (f, se))
+        np.testing.assert_array_equal(read(os.path.join(d, "scene.tif.score.tif"))[0],
+                                      read(os.path.join(d, "scene.mat.score.tif"))[0])
+
     def test_readme_chaining_example_as_written(self):
         """The README's shell chain, copied from README.md, on the sample scene:
         a non-empty mask at pfa 1e-3, mostly on the truth."""
@@ -267,6 +289,85 @@ class Rasters(unittest.TestCase):
         self.assertGreater(int((hits * truth).sum()), 0.5 * hits.sum())  # mostly targets
         self.assertLess((hits * ~truth).sum() / (~truth).sum(), 1e-2)    # nominal 1e-3
         self.assertTrue(os.path.exists(os.path.join(d, "score_cog.tif")))
+
+    def test_crs_epoch_gcp_ids_and_geolocation_paths_survive(self):
+        from osgeo import osr
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube())
+        ds = gdal.Open(p("in.tif"), gdal.GA_Update)
+        srs = ds.GetSpatialRef()
+        srs.SetCoordinateEpoch(2021.5)  # what only WKT2-era objects hold
+        ds.SetSpatialRef(srs)
+        ds = None
+        os.makedirs(p("out"))
+        self.assertEqual(run("rx", p("in.tif"), p("out/r.tif"), "-q")[0], 0)
+        self.assertEqual(read(p("out/r.tif"))[2].GetSpatialRef().GetCoordinateEpoch(), 2021.5)
+        # GCP-only input (a VRT, which keeps GCP ids): ids and info kept (the
+        # ENVI output holds them in its .aux.xml); polygons in lon/lat from the GCPs
+        cube = small_cube()
+        g = gdal.GetDriverByName("GTiff").Create(p("gcp.tif"), 30, 24, cube.shape[0], gdal.GDT_Float32)
+        for i in range(cube.shape[0]):
+            g.GetRasterBand(i + 1).WriteArray(cube[i])
+        g = None
+        wgs84 = osr.SpatialReference()
+        wgs84.ImportFromEPSG(4326)
+        corners = [(0, 0), (30, 0), (0, 24), (30, 24)]
+        gcps = [gdal.GCP(10 + 0.001 * c, 45 - 0.001 * r, 0, c, r, "corner %d" % k, "G%d" % k)
+                for k, (c, r) in enumerate(corners)]
+        for name, arr in (("lon.tif", np.tile(10 + 0.001 * (np.arange(30) + 0.5), (24, 1))),
+                          ("lat.tif", np.tile(45 - 0.001 * (np.arange(24)[:, None] + 0.5), (1, 30)))):
+            a = gdal.GetDriverByName("GTiff").Create(p(name), 30, 24, 1, gdal.GDT_Float64)
+            a.GetRasterBand(1).WriteArray(arr)
+            a = None
+        v = gdal.Translate(p("gcp.vrt"), p("gcp.tif"), format="VRT")
+        v.SetGCPs(gcps, wgs84.ExportToWkt())
+        v.SetMetadata({"X_DATASET": "lon.tif", "X_BAND": "1", "Y_DATASET": "lat.tif", "Y_BAND": "1",
+                       "PIXEL_OFFSET": "0", "LINE_OFFSET": "0", "PIXEL_STEP": "1", "LINE_STEP": "1",
+                       "SRS": wgs84.ExportToWkt()}, "GEOLOCATION")
+        v = None
+        code, _, se = run("detect", p("gcp.vrt"), p("out/s.img"), "-of", "ENVI", *FAST, "--top-percent", "0.2",
+                          "--vector", p("out/s.gpkg"))
+        self.assertEqual(code, 0, se)
+        o = read(p("out/s.img"))[2]
+        self.assertEqual([(c.Id, c.Info) for c in o.GetGCPs()], [("G%d" % k, "corner %d" % k) for k in range(4)])
+        geo = o.GetMetadata("GEOLOCATION")  # relative paths would now point into out/
+        self.assertTrue(os.path.isabs(geo["X_DATASET"]) and os.path.exists(geo["X_DATASET"]), geo)
+        from osgeo import ogr
+        vec = ogr.Open(p("out/s.gpkg"))  # held: a layer outliving its source crashes the bindings
+        layer = vec.GetLayer(0)
+        self.assertEqual(layer.GetSpatialRef().GetAuthorityCode(None), "4326")
+        top = max(layer, key=lambda f: f["peak_score"])
+        self.assertAlmostEqual(top["lon"], 10 + 0.001 * 7.5, places=6)  # the outlier at row 5, col 7
+        self.assertAlmostEqual(top["lat"], 45 - 0.001 * 5.5, places=6)
+        cell = (0.001 * 111195) * (0.001 * 111195 * np.cos(np.radians(45)))  # m^2 of one 0.001-degree cell
+        self.assertAlmostEqual(top["area_m2"] / (cell * top["pixels"]), 1, delta=0.01)
+
+    def test_envi_output_pair_and_no_stale_sidecar(self):
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube())
+        self.assertEqual(run("rx", p("in.tif"), p("r.tif"), "-q")[0], 0)
+        code, _, se = run("rx", p("in.tif"), p("r.img"), "-q", "-of", "ENVI")
+        self.assertEqual(code, 0, se)
+        with open(p("r.hdr")) as f:
+            hdr = f.read()
+        self.assertNotIn(".tmp", hdr)  # the header once named the temporary data file
+        self.assertIn("r.img", hdr)
+        np.testing.assert_array_equal(read(p("r.img"))[0], read(p("r.tif"))[0])
+        self.assertEqual([f for f in os.listdir(d) if ".tmp" in f], [])
+        # --overwrite: an old .aux.xml (QGIS statistics, a style) does not outlive its raster
+        with open(p("r.tif.aux.xml"), "w") as f:
+            f.write('<PAMDataset><Metadata><MDI key="STALE">1</MDI></Metadata></PAMDataset>')
+        self.assertEqual(run("rx", p("in.tif"), p("r.tif"), "-q", "--overwrite")[0], 0)
+        self.assertFalse(os.path.exists(p("r.tif.aux.xml")))
+        self.assertIsNone(read(p("r.tif"))[2].GetMetadataItem("STALE"))
+        # and overwriting the ENVI pair keeps a consistent pair
+        self.assertEqual(run("rx", p("in.tif"), p("r.img"), "-q", "-of", "ENVI", "--overwrite", "--units", "pfa")[0], 0)
+        with open(p("r.hdr")) as f:
+            self.assertNotIn(".tmp", f.read())
+        ds = read(p("r.img"))[2]  # held: a band outliving its dataset crashes the bindings
+        self.assertEqual(ds.GetRasterBand(1).GetMetadataItem("BS3LNET_UNITS"), "pfa")
 
     def test_units_pfa_and_raw_order_pixels_alike(self):
         d = tmpdir()

@@ -134,6 +134,7 @@ class RoundTrip(unittest.TestCase):
             band.SetMetadataItem("wavelength", "%.2f" % (400 + 10.5 * b))
             band.SetMetadataItem("wavelength_units", "Nanometers")
             band.SetNoDataValue(-9999)
+        ds.SetMetadataItem("bbl", "{1, 1, 0, 1, 1, 1, 0}")
         ds = None
         return cube
 
@@ -155,6 +156,7 @@ class RoundTrip(unittest.TestCase):
             self.assertEqual(b.GetRasterBand(3).GetMetadataItem("wavelength_units"), "Nanometers")
             self.assertEqual(b.GetRasterBand(1).GetNoDataValue(), -9999)
             self.assertEqual(b.GetRasterBand(1).DataType, gdal.GDT_Int16)
+            self.assertEqual(gdal.Open(mat).GetMetadataItem("bbl"), "{1, 1, 0, 1, 1, 1, 0}")  # the bad-band list
             return mat, cube
 
     def test_v5(self):

@@ -1,5 +1,6 @@
 """Cancelling a running detect through the feedback object stops the
-command and leaves no output (standalone PyQGIS, headless)."""
+command and leaves no new output, and a previous output at that path as it
+was (standalone PyQGIS, headless)."""
 import os
 import sys
 import threading
@@ -43,6 +44,20 @@ class Cancel(unittest.TestCase):
         with self.assertRaises(ProcessLookupError):
             os.kill(runner.last_pid, 0)
         self.assertEqual(os.listdir(d), [])
+
+    def test_cancel_keeps_the_previous_output(self):
+        d = scratch("bs3l_cancel_prev_")
+        out = os.path.join(d, "score.tif")
+        with open(out, "wb") as f:
+            f.write(b"previous result")
+        feedback = QgsProcessingFeedback()
+        threading.Timer(6.0, feedback.cancel).start()
+        with self.assertRaises(QgsProcessingException):
+            processing.run("bs3lnet:detect", {"INPUT": os.path.join(SAMPLE, "scene.tif"), "OUTPUT": out,
+                                              "STEPS": 100000, "FEATURES": 16}, feedback=feedback)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), b"previous result")
+        self.assertEqual(os.listdir(d), ["score.tif"])  # no temporary file left either
 
 
 if __name__ == "__main__":

@@ -48,13 +48,16 @@ def _pump(stream, q, tag):
 
 def run(args, feedback, outputs=()):
     """Runs `bs3lnet ARGS`; returns stdout text. Raises QgsProcessingException
-    with the command's ERROR line on failure, or on cancel (outputs removed)."""
+    with the command's ERROR line on failure, or on cancel. The command writes
+    through temporary files renamed at the end, so a cancel leaves a previous
+    output at the same path as it was; only outputs this run created go."""
     global last_pid
     exe = settings.executable()
     if not exe or not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
         raise QgsProcessingException(
             "bs3lnet executable not found at '%s'; set it in Settings > Options > Processing > Providers > BS3LNet" % exe)
     cmd = [exe] + [str(a) for a in args]
+    existed = {p for p in outputs if p and os.path.lexists(p)}
     feedback.pushCommandInfo(" ".join('"%s"' % c if " " in c else c for c in cmd))
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -92,7 +95,7 @@ def run(args, feedback, outputs=()):
     proc.stderr.close()
     if canceled:
         for path in outputs:
-            if path and os.path.exists(path):
+            if path and path not in existed and os.path.exists(path):
                 os.remove(path)
         raise QgsProcessingException("Canceled: bs3lnet stopped, no output written")
     err = "".join(err_text).strip()
