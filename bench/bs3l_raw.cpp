@@ -6,19 +6,21 @@
 //   bs3l_raw synth DIR [--size N] [--bands N] [--seed N]
 //       writes DIR/cube.f32, DIR/truth.u8 and DIR/shape.txt ("bands rows cols")
 //   bs3l_raw detect CUBE.f32 BANDS ROWS COLS [SCORES.f32] [--truth T.u8]
-//       [--mode fast|faithful] [--epochs N] [--steps N] [--seed N]
-//       [--device auto|cpu|cuda[:N]] [--threads N] [--amp] [--deterministic]
+//       [the training options of `bs3lnet detect`, e.g. --protocol paper,
+//        --mode, --epochs, --steps, --seed, --device, --threads, --amp]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "bs3l/bs3lnet.h"
 #include "bs3l/metrics.h"
 #include "bs3l/synthetic.h"
+#include "options.h"
+#include "train_args.h"
 
 namespace {
 
@@ -42,34 +44,19 @@ void write_raw(const std::string &path, const std::vector<T> &v) {
   if (!f) throw bs3l::Error("cannot write '" + path + "'");
 }
 
-// --name value / --flag options after the positional arguments.
-std::map<std::string, std::string> options(int argc, char **argv, int first, std::vector<std::string> &pos) {
-  std::map<std::string, std::string> o;
-  for (int i = first; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--amp" || a == "--deterministic") o[a] = "1";
-    else if (a.rfind("--", 0) == 0 && i + 1 < argc) o[a] = argv[++i];
-    else if (a.rfind("--", 0) == 0) throw bs3l::Error("option " + a + " needs a value");
-    else pos.push_back(a);
-  }
-  return o;
-}
-
-int to_int(const std::map<std::string, std::string> &o, const std::string &k, int def) {
-  auto it = o.find(k);
-  if (it == o.end()) return def;
-  char *end = nullptr;
-  const long v = std::strtol(it->second.c_str(), &end, 10);
-  if (*end || end == it->second.c_str()) throw bs3l::Error(k + " wants an integer, not '" + it->second + "'");
-  return int(v);
+// The command's own grammar and defaults (plugin/src/options.cpp), with this
+// tool's positional arguments.
+bs3l::app::Args parse(const char *command, int argc, char **argv, int min_pos, int max_pos) {
+  bs3l::app::ArgSpec spec = bs3l::app::spec_of(command);
+  spec.min_positional = min_pos, spec.max_positional = max_pos;
+  return bs3l::app::Args(command, std::vector<std::string>(argv + 2, argv + argc), spec);
 }
 
 int synth(int argc, char **argv) {
-  std::vector<std::string> pos;
-  auto o = options(argc, argv, 2, pos);
-  if (pos.size() != 1) throw bs3l::Error("usage: bs3l_raw synth DIR [--size N] [--bands N] [--seed N]");
-  const int n = to_int(o, "--size", 100), bands = to_int(o, "--bands", 189);
-  const bs3l::SyntheticScene s = bs3l::make_scene(n, bands, uint64_t(to_int(o, "--seed", 2023)));
+  const bs3l::app::Args a = parse("synth", argc, argv, 1, 1);
+  const std::vector<std::string> &pos = a.positional();
+  const int n = a.get_int("--size"), bands = a.get_int("--bands");
+  const bs3l::SyntheticScene s = bs3l::make_scene(n, bands, uint64_t(a.get_int("--seed")));
   std::vector<float> cube(s.data.size());
   for (size_t i = 0; i < cube.size(); ++i) cube[i] = s.data[i] * 1e-4f;  // reflectance
   write_raw(pos[0] + "/cube.f32", cube);
@@ -80,27 +67,15 @@ int synth(int argc, char **argv) {
 }
 
 int detect(int argc, char **argv) {
-  std::vector<std::string> pos;
-  auto o = options(argc, argv, 2, pos);
-  if (pos.size() < 4 || pos.size() > 5)
-    throw bs3l::Error("usage: bs3l_raw detect CUBE.f32 BANDS ROWS COLS [SCORES.f32] [options]");
+  const bs3l::app::Args a = parse("detect", argc, argv, 4, 5);
+  const std::vector<std::string> &pos = a.positional();
   bs3l::Cube cube(std::atoi(pos[1].c_str()), std::atoi(pos[2].c_str()), std::atoi(pos[3].c_str()));
   if (cube.bands < 2 || cube.rows < 1 || cube.cols < 1) throw bs3l::Error("BANDS ROWS COLS must be positive (BANDS >= 2)");
   cube.data = read_raw<float>(pos[0], cube.data.size());
-  bs3l::TrainOptions t;
-  const std::string mode = o.count("--mode") ? o["--mode"] : "fast";
-  if (mode != "fast" && mode != "faithful") throw bs3l::Error("--mode must be fast or faithful");
-  t.mode = mode == "faithful" ? bs3l::TrainMode::Faithful : bs3l::TrainMode::Fast;
-  t.epochs = to_int(o, "--epochs", t.epochs);
-  t.steps = to_int(o, "--steps", t.steps);
-  t.seed = uint64_t(to_int(o, "--seed", 1));
-  t.threads = to_int(o, "--threads", 0);
-  if (t.mode == bs3l::TrainMode::Faithful) t.normalize = bs3l::Normalize::None;  // as the official code
   std::string notice;
-  t.device = bs3l::resolve_device(o.count("--device") ? o["--device"] : "auto", &notice);
+  bs3l::TrainOptions t = bs3l::app::train_options_of(a, &notice);
   if (!notice.empty()) std::fprintf(stderr, "%s\n", notice.c_str());
-  t.amp = o.count("--amp") > 0;
-  t.deterministic = o.count("--deterministic") > 0;
+  const std::string mode = t.mode == bs3l::TrainMode::Fast ? "fast" : "faithful";
   const auto t0 = Clock::now();
   bs3l::Model m = bs3l::train(cube, t);
   const auto t1 = Clock::now();
@@ -113,8 +88,8 @@ int detect(int argc, char **argv) {
               mode == "fast" ? "steps" : "epochs", mode == "fast" ? t.steps : t.epochs, train_s, detect_s,
               t.amp ? "  (bf16 autocast)" : "");
   if (pos.size() == 5) write_raw(pos[4], det.score);
-  if (o.count("--truth")) {
-    const std::vector<uint8_t> truth = read_raw<uint8_t>(o["--truth"], cube.pixels());
+  if (a.has("--truth")) {
+    const std::vector<uint8_t> truth = read_raw<uint8_t>(a.get("--truth"), cube.pixels());
     std::vector<int8_t> labels(truth.begin(), truth.end());
     for (int8_t &l : labels) l = l != 0;
     std::printf("AUC %.4f\n", bs3l::roc_auc(det.score, labels));

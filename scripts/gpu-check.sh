@@ -46,10 +46,10 @@ run() { echo "+ bs3l_raw detect ... $*"
 run --mode fast
 run --mode fast --amp
 run --mode fast --device cpu
-run --mode faithful --epochs "$epochs"
+run --protocol paper --epochs "$epochs"
 if [ "$amp_epochs" -gt 0 ]; then
-  run --mode faithful --epochs "$amp_epochs"
-  run --mode faithful --epochs "$amp_epochs" --amp
+  run --protocol paper --epochs "$amp_epochs"
+  run --protocol paper --epochs "$amp_epochs" --amp
 fi
 rm -rf "$scene"
 echo "GPU check finished in ${SECONDS} s"

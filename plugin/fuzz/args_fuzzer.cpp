@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "args.h"
+#include "options.h"
 #include "bs3l/cube.h"
 #include "raster_io.h"
 
@@ -14,17 +15,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (data[i] == 0) argv.emplace_back();
     else argv.back() += char(data[i]);
   }
-  bs3l::app::ArgSpec spec;  // detect's options
-  spec.with_value = {"-b", "--mask", "-of", "-co", "--truth", "--mode", "--epochs", "--steps", "--lr", "--ratio",
-                     "--window", "--seed", "--threads", "--top-percent", "--threshold"};
-  spec.flags = {"--overwrite", "-q", "--amp", "--keep-bad-bands"};
+  // The grammar of each command, from the option table.
+  static const char *const commands[] = {"detect", "train", "apply", "rx", "evaluate", "info", "synth"};
+  bs3l::app::ArgSpec spec = bs3l::app::spec_of(commands[size % 7]);
   spec.min_positional = 0;
   spec.max_positional = 3;
   try {
     bs3l::app::Args a("detect", argv, spec);
-    a.get_int("--epochs", 1000);
-    a.get_double("--lr", 1e-3);
-    a.get_double("--ratio", 0.9);
+    for (const bs3l::app::OptionDef *o : bs3l::app::options_of(commands[size % 7])) {
+      if (o->type == bs3l::app::Type::Int) a.get_int(o->name);
+      if (o->type == bs3l::app::Type::Number) a.get_double(o->name);
+    }
     a.all("-co");
     if (a.has("-b")) bs3l::app::parse_band_list(a.get("-b"), 200);
   } catch (const bs3l::Error &) {

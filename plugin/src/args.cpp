@@ -10,15 +10,17 @@
 namespace bs3l::app {
 
 Args::Args(const std::string &command, const std::vector<std::string> &argv, const ArgSpec &spec)
-    : command_(command) {
+    : command_(command), defaults_(spec.defaults) {
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string &a = argv[i];
     if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && (std::isdigit(static_cast<unsigned char>(a[1])) || a[1] == '.'))) {
+      const auto alias = spec.canonical.find(a);
+      const std::string &name = alias == spec.canonical.end() ? a : alias->second;
       if (spec.flags.count(a)) {
-        flags_.insert(a);
+        flags_.insert(name);
       } else if (spec.with_value.count(a)) {
         if (i + 1 >= argv.size()) throw Error("option " + a + " needs a value");
-        values_[a].push_back(argv[++i]);
+        values_[name].push_back(argv[++i]);
       } else {
         throw Error("unknown option " + a + " for '" + command + "' (see bs3lnet " + command + " --help)");
       }
@@ -37,7 +39,9 @@ Args::Args(const std::string &command, const std::vector<std::string> &argv, con
 
 std::string Args::get(const std::string &name, const std::string &fallback) const {
   auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second.back();
+  if (it != values_.end()) return it->second.back();
+  auto d = defaults_.find(name);
+  return d == defaults_.end() ? fallback : d->second;
 }
 
 std::vector<std::string> Args::all(const std::string &name) const {
@@ -46,7 +50,7 @@ std::vector<std::string> Args::all(const std::string &name) const {
 }
 
 int Args::get_int(const std::string &name, int fallback) const {
-  if (!has(name)) return fallback;
+  if (!has(name) && !defaults_.count(name)) return fallback;
   const std::string v = get(name);
   char *end = nullptr;
   errno = 0;
@@ -57,7 +61,7 @@ int Args::get_int(const std::string &name, int fallback) const {
 }
 
 double Args::get_double(const std::string &name, double fallback) const {
-  if (!has(name)) return fallback;
+  if (!has(name) && !defaults_.count(name)) return fallback;
   const std::string v = get(name);
   char *end = nullptr;
   const double x = std::strtod(v.c_str(), &end);

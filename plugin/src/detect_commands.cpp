@@ -16,24 +16,12 @@
 #include "bs3l/rx.h"
 #include "commands.h"
 #include "extra_outputs.h"
-#include "help.h"
+#include "options.h"
+#include "train_args.h"
 #include "raster_io.h"
 
 namespace bs3l::app {
 namespace {
-
-const ArgSpec &input_spec(ArgSpec &s) {
-  s.with_value.insert({"-b", "--mask", "-of", "-co", "--truth"});
-  s.flags.insert({"--keep-bad-bands", "--overwrite", "-q", "--quiet", "--verbose"});
-  return s;
-}
-
-void add_train_options(ArgSpec &s) {
-  s.with_value.insert({"--mode", "--epochs", "--steps", "--batch-size", "--lr", "--patch", "--ratio", "--window",
-                       "--features", "--blocks", "--norm", "--seed", "--device", "--threads", "--normalize",
-                       "--save-model", "--tile"});
-  s.flags.insert({"--fixed-masks", "--deterministic", "--amp"});
-}
 
 bool quiet(const Args &a) { return a.flag("-q") || a.flag("--quiet"); }
 
@@ -42,6 +30,7 @@ ReadOptions read_options(const Args &a) {
   r.bands = a.get("-b");
   r.keep_bad_bands = a.flag("--keep-bad-bands");
   r.mask = a.get("--mask");
+  r.open_options = a.all("-oo");
   r.quiet = quiet(a);
   return r;
 }
@@ -56,45 +45,9 @@ WriteOptions write_options(const Args &a) {
 }
 
 TrainOptions train_options(const Args &a) {
-  TrainOptions o;
-  const std::string mode = a.get("--mode", "fast");
-  if (mode == "faithful") o.mode = TrainMode::Faithful;
-  else if (mode != "fast") throw Error("unknown --mode '" + mode + "' (use fast or faithful)");
-  if (a.has("--epochs") && o.mode != TrainMode::Faithful)
-    throw Error("--epochs applies to --mode faithful; the fast mode counts --steps");
-  o.epochs = a.get_int("--epochs", 1000);
-  o.steps = a.get_int("--steps", o.steps);
-  o.batch_size = a.get_int("--batch-size", o.batch_size);
-  if (o.mode == TrainMode::Faithful) o.lr = a.get_double("--lr", o.lr);
-  else o.fast_lr = a.get_double("--lr", o.fast_lr);
-  o.patch = a.get_int("--patch", o.patch);
-  o.ratio = a.get_double("--ratio", o.ratio);
-  o.window = a.get_int("--window", o.window);
-  o.model.features = a.get_int("--features", o.model.features);
-  o.model.blocks = a.get_int("--blocks", o.model.blocks);
-  const std::string norm = a.get("--norm", "batch");
-  if (norm != "batch" && norm != "instance") throw Error("unknown --norm '" + norm + "' (use batch or instance)");
-  o.model.instance_norm = norm == "instance";
-  const int seed = a.get_int("--seed", 1);
-  if (seed < 0) throw Error("--seed must be non-negative");
-  o.seed = uint64_t(seed);
-  o.threads = a.get_int("--threads", 0);
-  if (o.threads < 0) throw Error("--threads must be 0 (all cores) or more");
-  o.tile = a.get_int("--tile", o.tile);
-  o.normalize = parse_normalize(a.get("--normalize", "minmax"));
-  o.fixed_masks = a.flag("--fixed-masks");
-  o.deterministic = a.flag("--deterministic");
-  o.amp = a.flag("--amp");
-  if (o.patch < 3 || o.patch % 2 == 0) throw Error("--patch must be odd and at least 3");
-  if (o.window < 2) throw Error("--window must be at least 2");
-  if (!(o.ratio >= 0 && o.ratio < 1)) throw Error("--ratio must be in [0, 1)");
-  if (o.epochs < 1 || o.steps < 1 || o.batch_size < 1) throw Error("--epochs, --steps and --batch-size must be positive");
-  if (o.model.features < 1 || o.model.blocks < 0) throw Error("--features must be positive and --blocks non-negative");
-  // Device: auto prints a one-line notice when it falls back to the CPU.
   std::string notice;
-  o.device = resolve_device(a.get("--device", "auto"), &notice);
+  TrainOptions o = train_options_of(a, &notice);
   if (!notice.empty() && !quiet(a)) std::printf("%s\n", notice.c_str());
-  if (o.amp && o.device.rfind("cuda", 0) != 0) throw Error("--amp (bf16 autocast) needs a CUDA device");
   const bool q = quiet(a), verbose = a.flag("--verbose");
   o.progress = [q, verbose, last = -1](double f, double loss) mutable {
     if (interrupted()) return false;
@@ -109,11 +62,10 @@ TrainOptions train_options(const Args &a) {
   return o;
 }
 
-void add_score_options(ArgSpec &s) { s.with_value.insert({"--score", "--rx-weight", "--units"}); }
-
-// --units pfa|raw; checked with the thresholds before anything runs.
-bool pfa_units(const Args &a, bool by_default) {
-  const std::string u = a.get("--units", by_default ? "pfa" : "raw");
+// --units pfa|raw (the paper's protocol: raw unless asked); checked with the
+// thresholds before anything runs.
+bool pfa_units(const Args &a, bool faithful) {
+  const std::string u = faithful && !a.has("--units") ? "raw" : a.get("--units");
   if (u != "pfa" && u != "raw") throw Error("unknown --units '" + u + "' (use pfa or raw)");
   const bool pfa = u == "pfa";
   if (a.has("--max-pfa")) {
@@ -125,7 +77,7 @@ bool pfa_units(const Args &a, bool by_default) {
   }
   if (a.has("--threshold") && a.has("--top-percent")) throw Error("give one of --threshold and --top-percent");
   if (a.has("--top-percent")) {
-    const double pct = a.get_double("--top-percent", 1.0);
+    const double pct = a.get_double("--top-percent");
     if (!(pct > 0 && pct <= 100)) throw Error("--top-percent must be in (0, 100]");
   }
   return pfa;
@@ -169,7 +121,7 @@ DetectOptions detect_options(const Args &a, bool faithful) {
   DetectOptions d;
   d.want_background = a.has("--background");
   d.amp = a.flag("--amp");
-  d.score = parse_score(a.get("--score", faithful ? "mse" : "fused"));
+  d.score = faithful && !a.has("--score") ? Score::Mse : parse_score(a.get("--score"));
   d.rx_weight = a.get_double("--rx-weight", d.rx_weight);
   if (!(d.rx_weight >= 0 && d.rx_weight <= 1e6)) throw Error("--rx-weight must be in [0, 1e6]");
   return d;
@@ -185,7 +137,8 @@ std::string describe(const DetectOptions &d) {
 std::string describe(const TrainOptions &o) {
   std::ostringstream s;
   if (o.mode == TrainMode::Faithful)
-    s << "mode=faithful epochs=" << o.epochs << " batch_size=" << o.batch_size << " lr=" << o.lr;
+    s << "mode=faithful epochs=" << o.epochs << " batch_size=" << o.batch_size << " lr=" << o.lr
+      << " fixed_masks=" << (o.fixed_masks ? "yes" : "no");
   else
     s << "mode=fast steps=" << o.steps << " lr=" << o.fast_lr << " tile=" << o.tile;
   s << " patch=" << o.patch << " ratio=" << o.ratio << " window=" << o.window << " features=" << o.model.features
@@ -285,7 +238,7 @@ std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &sco
   } else if (a.has("--max-pfa")) {
     thr = -std::log10(a.get_double("--max-pfa", 0));
   } else {
-    const double pct = a.get_double("--top-percent", 1.0);
+    const double pct = a.get_double("--top-percent");
     std::sort(valid.begin(), valid.end());
     const size_t k = std::min(valid.size() - 1, size_t(std::floor(valid.size() * (1 - pct / 100.0))));
     thr = valid[k];
@@ -349,19 +302,12 @@ void check_outputs(const Args &a, const std::vector<std::string> &outs, const st
 }  // namespace
 
 int cmd_detect(const Argv &argv) {
-  ArgSpec spec;
-  input_spec(spec);
-  add_train_options(spec);
-  add_score_options(spec);
-  spec.with_value.insert(
-      {"--background", "--detections", "--threshold", "--top-percent", "--max-pfa", "--vector", "--quicklook"});
-  spec.min_positional = spec.max_positional = 2;
-  Args a("detect", argv, spec);
+  Args a("detect", argv, spec_of("detect"));
   const std::string in = a.positional()[0], out = a.positional()[1];
   TrainOptions o = train_options(a);
   const bool faithful = o.mode == TrainMode::Faithful;
   const DetectOptions d = detect_options(a, faithful);
-  const bool pfa = pfa_units(a, !faithful);
+  const bool pfa = pfa_units(a, faithful);
   check_outputs(a, {out, a.get("--background"), a.get("--detections"), a.get("--save-model")},
                 {in, a.get("--mask"), a.get("--truth")});
   Raster r = load_input(a, in);
@@ -380,11 +326,7 @@ int cmd_detect(const Argv &argv) {
 }
 
 int cmd_train(const Argv &argv) {
-  ArgSpec spec;
-  input_spec(spec);
-  add_train_options(spec);
-  spec.min_positional = spec.max_positional = 2;
-  Args a("train", argv, spec);
+  Args a("train", argv, spec_of("train"));
   TrainOptions o = train_options(a);
   const std::string model_path = a.positional()[1];
   check_outputs(a, {model_path}, {a.positional()[0]});
@@ -398,20 +340,13 @@ int cmd_train(const Argv &argv) {
 }
 
 int cmd_apply(const Argv &argv) {
-  ArgSpec spec;
-  input_spec(spec);
-  spec.with_value.insert({"--device", "--threads", "--background", "--detections", "--threshold", "--top-percent",
-                          "--max-pfa", "--vector", "--quicklook"});
-  spec.min_positional = spec.max_positional = 3;
-  spec.flags.insert("--amp");
-  add_score_options(spec);
-  Args a("apply", argv, spec);
+  Args a("apply", argv, spec_of("apply"));
   const std::string model_path = a.positional()[0], in = a.positional()[1], out = a.positional()[2];
-  pfa_units(a, true);  // the thresholds, checked before anything is read
+  pfa_units(a, false);  // the thresholds, checked before anything is read
   check_outputs(a, {out, a.get("--background"), a.get("--detections")}, {in, model_path});
   configure_cpu(a.get_int("--threads", 0));
   std::string notice;
-  Model m = load_model(model_path, resolve_device(a.get("--device", "auto"), &notice));
+  Model m = load_model(model_path, resolve_device(a.get("--device"), &notice));
   if (!notice.empty() && !quiet(a)) std::printf("%s\n", notice.c_str());
   Raster r = load_input(a, in);
   const Truth truth = load_truth(a, in, r);
@@ -423,7 +358,7 @@ int cmd_apply(const Argv &argv) {
     throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
   const bool faithful = m.tag("parameters").find("mode=faithful") != std::string::npos;
   const DetectOptions d = detect_options(a, faithful);
-  const bool pfa = pfa_units(a, !faithful);
+  const bool pfa = pfa_units(a, faithful);
   Detection det = detect(m, r.cube, d);
   const Scores s = in_units(det.score, pfa, tail_of(d.score), raw_unit_of(d.score, d.rx_weight));
   write_scores(a, out, r, s, "bs3lnet", "model=" + model_path + " " + m.tag("parameters") + " " + describe(d));
@@ -433,12 +368,8 @@ int cmd_apply(const Argv &argv) {
 }
 
 int cmd_rx(const Argv &argv) {
-  ArgSpec spec;
-  input_spec(spec);
-  spec.with_value.insert({"--window", "--units"});
-  spec.min_positional = spec.max_positional = 2;
-  Args a("rx", argv, spec);
-  const bool pfa = pfa_units(a, false);
+  Args a("rx", argv, spec_of("rx"));
+  const bool pfa = pfa_units(a, false);  // rx: raw by default (registry)
   const std::string in = a.positional()[0], out = a.positional()[1];
   int inner = 0, outer = 0;
   if (a.has("--window")) {

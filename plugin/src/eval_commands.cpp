@@ -11,6 +11,7 @@
 #include "args.h"
 #include "bs3l/metrics.h"
 #include "commands.h"
+#include "options.h"
 #include "raster_io.h"
 
 namespace bs3l::app {
@@ -109,11 +110,7 @@ bool calibrated(const std::string &path) {
 }  // namespace
 
 int cmd_evaluate(const Argv &argv) {
-  ArgSpec spec;
-  spec.with_value = {"--roc", "--plot"};
-  spec.flags = {"--json", "-q", "--quiet"};
-  spec.min_positional = spec.max_positional = 2;
-  Args a("evaluate", argv, spec);
+  Args a("evaluate", argv, spec_of("evaluate"));
   int sr = 0, sc = 0, tr = 0, tc = 0;
   std::vector<float> s = read_single_band(a.positional()[0], sr, sc);
   std::vector<float> t = read_single_band(a.positional()[1], tr, tc);
@@ -151,14 +148,11 @@ int cmd_evaluate(const Argv &argv) {
 }
 
 int cmd_info(const Argv &argv) {
-  ArgSpec spec;
-  spec.with_value = {"-b"};
-  spec.flags = {"--keep-bad-bands"};
-  spec.min_positional = spec.max_positional = 1;
-  Args a("info", argv, spec);
+  Args a("info", argv, spec_of("info"));
   ReadOptions ro;
   ro.bands = a.get("-b");
   ro.keep_bad_bands = a.flag("--keep-bad-bands");
+  ro.open_options = a.all("-oo");
   ro.quiet = true;
   Raster r = read_raster(a.positional()[0], ro);
   std::printf("File:       %s\n", r.path.c_str());

@@ -53,15 +53,17 @@ static void check_raw_size(GDALDataset &d, const std::string &path) {
                 " bytes but its header describes " + std::to_string(last));
 }
 
-DatasetPtr open(const std::string &path) {
+DatasetPtr open(const std::string &path, const std::vector<std::string> &open_options = {}) {
   CPLErrorReset();
   if (!path.empty() && path.rfind("/vsi", 0) != 0 && path.find(':') == std::string::npos) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw Error("'" + path + "' does not exist");
     if (fs::is_directory(path, ec)) throw Error("'" + path + "' is a directory, not a raster");
   }
+  CPLStringList oo;
+  for (const std::string &o : open_options) oo.AddString(o.c_str());
   CPLPushErrorHandler(CPLQuietErrorHandler);
-  GDALDataset *d = GDALDataset::Open(path.c_str(), GDAL_OF_RASTER);
+  GDALDataset *d = GDALDataset::Open(path.c_str(), GDAL_OF_RASTER, nullptr, oo.List());
   CPLPopErrorHandler();
   if (!d) throw Error("cannot open '" + path + "' as a raster" + last_gdal_error());
   DatasetPtr ds(d);
@@ -70,8 +72,8 @@ DatasetPtr open(const std::string &path) {
 }
 
 // A multi-variable .mat opens with no bands and a list of subdatasets.
-DatasetPtr open_cube(const std::string &path, std::string &resolved) {
-  DatasetPtr d = open(path);
+DatasetPtr open_cube(const std::string &path, std::string &resolved, const std::vector<std::string> &open_options = {}) {
+  DatasetPtr d = open(path, open_options);
   resolved = path;
   if (d->GetRasterCount() > 0) return d;
   char **sds = d->GetMetadata("SUBDATASETS");
@@ -209,7 +211,7 @@ std::vector<int> parse_band_list(const std::string &spec, int count) {
 
 Raster read_raster(const std::string &path, const ReadOptions &o) {
   Raster r;
-  DatasetPtr d = open_cube(path, r.path);
+  DatasetPtr d = open_cube(path, r.path, o.open_options);
   const int count = d->GetRasterCount(), rows = d->GetRasterYSize(), cols = d->GetRasterXSize();
   std::vector<int> bands;
   if (!o.bands.empty()) bands = parse_band_list(o.bands, count);

@@ -34,6 +34,7 @@ struct ReadOptions {
   std::string bands;   // "1-10,15"; empty = all
   bool keep_bad_bands = false;
   std::string mask;    // raster; 0 = exclude
+  std::vector<std::string> open_options;  // GDAL -oo NAME=VALUE
   bool quiet = false;
 };
 

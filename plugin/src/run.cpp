@@ -8,14 +8,29 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <set>
+#include <string>
 
 #include "bs3l/bs3lnet.h"
 #include "commands.h"
-#include "help.h"
+#include "options.h"
 #include "matlab_driver.h"
 #include "raster_io.h"
 
 namespace bs3l::app {
+namespace {
+
+bool g_quiet = false;
+
+// GDAL's warnings (e.g. a format that cannot hold the georeferencing) reach
+// the user once each, unless -q; its errors become our one ERROR line.
+void CPL_STDCALL report_gdal(CPLErr level, CPLErrorNum, const char *msg) {
+  static std::set<std::string> seen;
+  if (level != CE_Warning || g_quiet || !msg || !seen.insert(msg).second) return;
+  std::fprintf(stderr, "Warning: %s\n", msg);
+}
+
+}  // namespace
 
 int run(int argc, char **argv) {
   // Our .mat driver first, so v7.3 (HDF5) files reach it before GDAL's HDF5 driver.
@@ -41,14 +56,19 @@ int run(int argc, char **argv) {
     return 1;
   }
   Argv args(argv + 2, argv + argc);
-  for (const std::string &a : args)
+  for (const std::string &a : args) {
     if (a == "--help" || a == "-h") {
       std::fputs(usage(name).c_str(), stdout);
       return 0;
     }
+    if (a == "--json-usage") {
+      std::fputs(json_usage(name).c_str(), stdout);
+      return 0;
+    }
+  }
   install_signal_handlers();
-  // GDAL's own messages go through our single error line instead.
-  CPLSetErrorHandler(CPLQuietErrorHandler);
+  for (const std::string &a : args) g_quiet = g_quiet || a == "-q" || a == "--quiet";
+  CPLSetErrorHandler(report_gdal);
   try {
     return it->second(args);
   } catch (const Cancelled &) {

@@ -15,6 +15,7 @@
 #include "args.h"
 #include "bs3l/synthetic.h"
 #include "commands.h"
+#include "options.h"
 #include "raster_io.h"
 
 namespace fs = std::filesystem;
@@ -118,13 +119,9 @@ void write_mat(const fs::path &path, const SyntheticScene &s, const std::string 
 }  // namespace
 
 int cmd_synth(const Argv &argv) {
-  ArgSpec spec;
-  spec.with_value = {"--size", "--bands", "--seed"};
-  spec.flags = {"--overwrite", "-q", "--quiet"};
-  spec.min_positional = spec.max_positional = 1;
-  Args a("synth", argv, spec);
+  Args a("synth", argv, spec_of("synth"));
   const fs::path dir = a.positional()[0];
-  const int size = a.get_int("--size", 100), bands = a.get_int("--bands", 60), seed = a.get_int("--seed", 2023);
+  const int size = a.get_int("--size"), bands = a.get_int("--bands"), seed = a.get_int("--seed");
   if (size < 40 || size > 4000) throw Error("--size must be 40 to 4000");
   if (bands < 10 || bands > 1000) throw Error("--bands must be 10 to 1000");
   std::error_code ec;

@@ -407,6 +407,86 @@ class Rasters(unittest.TestCase):
         self.assertEqual(rx[2].GetRasterBand(1).GetMetadataItem("BS3LNET_UNITS"), "raw")
 
 
+class Options(unittest.TestCase):
+    """The option table: --json-usage and --help from it, GDAL's -oo and
+    --config, GDAL warnings, and --protocol paper."""
+
+    def test_json_usage_lists_every_option_the_parser_takes(self):
+        for cmd in ("detect", "train", "apply", "rx", "evaluate", "info", "synth"):
+            code, so, se = run(cmd, "--json-usage")
+            self.assertEqual(code, 0, se)
+            usage = json.loads(so)
+            self.assertEqual(usage["command"], cmd)
+            names = [o["name"] for o in usage["options"]]
+            self.assertEqual(len(names), len(set(names)), cmd)
+            code, helptext, _ = run(cmd, "--help")
+            for o in usage["options"]:
+                self.assertIn(o["name"], helptext, (cmd, o["name"]))  # --help comes from the same table
+                if o["type"] == "flag":
+                    continue
+                # the parser takes each option with a value (and refuses a missing one)
+                code, _, se = run(cmd, o["name"])
+                self.assertIn("needs a value", se, (cmd, o["name"]))
+            code, _, se = run(cmd, "--no-such-option")
+            self.assertIn("unknown option --no-such-option", se)
+        detect = {o["name"]: o for o in json.loads(run("detect", "--json-usage")[1])["options"]}
+        self.assertEqual(detect["--top-percent"]["default"], 1)
+        self.assertEqual(detect["--steps"]["default"], 300)
+        self.assertEqual(detect["--epochs"]["default"], 1000)
+        self.assertEqual(detect["-b"]["qgis_name"], "BANDS")
+
+    def test_open_options_pick_a_mat_variable(self):
+        mat = os.path.join(SAMPLE, "scene.mat")
+        code, so, se = run("info", mat, "-oo", "VARIABLE=map")
+        self.assertEqual(code, 0, se)
+        self.assertIn("1 band(s) used", so)
+        self.assertIn("55 band(s) used", run("info", mat, "-oo", "VARIABLE=data")[1])
+        d = tmpdir()
+        code, _, se = run("rx", mat, os.path.join(d, "r.tif"), "-oo", "VARIABLE=data", "-q")
+        self.assertEqual(code, 0, se)
+        code, _, se = run("detect", mat, os.path.join(d, "s.tif"), "-oo", "VARIABLE=data", *FAST)
+        self.assertEqual(code, 0, se)
+        code, _, se = run("rx", mat, os.path.join(d, "x.tif"), "-oo", "VARIABLE=nosuch")
+        self.assertEqual(code, 1)
+        self.assertIn("nosuch", se)
+
+    def test_gdal_warnings_config_and_quiet(self):
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube())
+        code, _, se = run("rx", p("in.tif"), p("a.tif"), "-co", "NO_SUCH_OPTION=1")
+        self.assertEqual(code, 0, se)
+        self.assertIn("Warning:", se)
+        self.assertIn("NO_SUCH_OPTION", se)
+        code, _, se = run("rx", p("in.tif"), p("b.tif"), "-co", "NO_SUCH_OPTION=1", "-q")
+        self.assertEqual((code, se), (0, ""))
+        # --config as in gdal tools: no PAM side-car for this ENVI output
+        self.assertEqual(run("rx", p("in.tif"), p("c.img"), "-of", "ENVI", "-q")[0], 0)
+        self.assertTrue(os.path.exists(p("c.img.aux.xml")))
+        self.assertEqual(run("rx", p("in.tif"), p("e.img"), "-of", "ENVI", "-q", "--config", "GDAL_PAM_ENABLED", "NO")[0], 0)
+        self.assertTrue(os.path.exists(p("e.img")))
+        self.assertFalse(os.path.exists(p("e.img.aux.xml")))
+
+    def test_protocol_paper_sets_every_paper_setting(self):
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube())
+        code, so, se = run("detect", p("in.tif"), p("s.tif"), "--protocol", "paper", "--epochs", "1", "--threads", "1")
+        self.assertEqual(code, 0, se)
+        line = next(l for l in so.splitlines() if l.startswith("Training BS3LNet"))
+        for setting in ("mode=faithful", "epochs=1 ", "batch_size=100", "lr=0.0001", "fixed_masks=yes", "patch=19",
+                        "ratio=0.9", "window=5", "features=64", "blocks=2", "norm=batch", "normalize=none"):
+            self.assertIn(setting, line)
+        ds = read(p("s.tif"))[2]  # held: a band outliving its dataset crashes the bindings
+        b = ds.GetRasterBand(1)
+        self.assertEqual(b.GetMetadataItem("BS3LNET_UNITS"), "raw")  # the paper's score, as the paper writes it
+        self.assertIn("mean over bands of the squared residual", b.GetMetadataItem("BS3LNET_RAW_UNIT"))
+        code, _, se = run("detect", p("in.tif"), p("t.tif"), "--protocol", "paper", "--mode", "fast")
+        self.assertIn("--protocol paper is the faithful mode", se)
+        code, _, se = run("detect", p("in.tif"), p("t.tif"), "--protocol", "official")
+        self.assertIn("unknown --protocol 'official'", se)
+
+
 class BadInput(unittest.TestCase):
     """Each case: exit 1, one 'ERROR: ...' line naming the problem, no output, input unchanged."""
 

@@ -7,7 +7,7 @@ import unittest
 import numpy as np
 from osgeo import gdal
 
-from qgis_env import SAMPLE, headless_env, scratch
+from qgis_env import BS3LNET, SAMPLE, headless_env, scratch
 
 gdal.UseExceptions()
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"  # /usr/bin/qgis_process is broken on Debian 12
@@ -41,7 +41,7 @@ class QgisProcess(unittest.TestCase):
         tif = os.path.join(SAMPLE, "scene.tif")
         score = os.path.join(self.d, "score.tif")
         code, res, log = qgis_process("bs3lnet:detect", "INPUT=" + tif, "OUTPUT=" + score, *FAST,
-                                      "POLYGONS=" + os.path.join(self.d, "det.gpkg"))
+                                      "VECTOR=" + os.path.join(self.d, "det.gpkg"))
         self.assertEqual(code, 0, log)
         self.assertEqual(res["results"]["OUTPUT"], score)
         self.check_raster(score, tif)
@@ -59,6 +59,38 @@ class QgisProcess(unittest.TestCase):
         self.assertAlmostEqual(r["OA"], r["AUC_DF"] + r["AUC_DTAU"] - r["AUC_FTAU"], places=5)
         with open(report) as f:
             self.assertIn("<svg", f.read())
+
+    def same_as_command(self, alg, params, args, out):
+        """qgis_process ALG PARAMS writes what `bs3lnet ARGS` writes."""
+        q = os.path.join(self.d, "q_" + out)
+        code, _, log = qgis_process("bs3lnet:" + alg, *params, "OUTPUT=" + q)
+        self.assertEqual(code, 0, log)
+        c = os.path.join(self.d, "c_" + out)
+        p = subprocess.run([BS3LNET, *args, c, "-q"], capture_output=True, text=True, env=headless_env())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        qd, cd = gdal.Open(q), gdal.Open(c)
+        np.testing.assert_array_equal(qd.GetRasterBand(1).ReadAsArray(), cd.GetRasterBand(1).ReadAsArray())
+        self.assertEqual(qd.GetMetadataItem("BS3LNET_PARAMETERS"), cd.GetMetadataItem("BS3LNET_PARAMETERS"))
+        return q
+
+    def test_advanced_options_as_on_the_command_line(self):
+        tif = os.path.join(SAMPLE, "scene.tif")
+        # detect: enums by index (NORMALIZE zscore = 2, SCORE scaled = 1, UNITS raw = 1)
+        self.same_as_command("detect", ["INPUT=" + tif, "STEPS=20", "FEATURES=16", "THREADS=1", "RATIO=0.8",
+                                        "SEED=3", "NORMALIZE=2", "SCORE=1", "UNITS=1", "BANDS=1-40"],
+                             ["detect", tif, "--steps", "20", "--features", "16", "--threads", "1", "--ratio", "0.8",
+                              "--seed", "3", "--normalize", "zscore", "--score", "scaled", "--units", "raw",
+                              "-b", "1-40"], "d.tif")
+        # rx: local windows, pfa units (rx's UNITS: raw = 0, pfa = 1)
+        self.same_as_command("rx", ["INPUT=" + tif, "WINDOW=3,9", "UNITS=1"],
+                             ["rx", tif, "--window", "3,9", "--units", "pfa"], "r.tif")
+        # train in QGIS, apply both ways with the paper's score
+        model = os.path.join(self.d, "m.pt")
+        code, _, log = qgis_process("bs3lnet:train", "INPUT=" + tif, "MODEL=" + model, "STEPS=20", "FEATURES=16",
+                                    "THREADS=1", "BLOCKS=1")
+        self.assertEqual(code, 0, log)
+        self.same_as_command("apply", ["MODEL=" + model, "INPUT=" + tif, "SCORE=2", "THREADS=1"],
+                             ["apply", model, tif, "--score", "mse", "--threads", "1"], "a.tif")
 
     def test_mat_input_through_the_driver(self):
         mat = os.path.join(SAMPLE, "scene.mat")

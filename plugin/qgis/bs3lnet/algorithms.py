@@ -1,39 +1,80 @@
-"""The five Processing algorithms, each a thin face of one bs3lnet subcommand.
-Defaults are the command's (see `bs3lnet detect --help`)."""
+"""Processing algorithms built from `bs3lnet COMMAND --json-usage`: one
+parameter per option of the command (named as GDAL's provider names them:
+`--top-percent` is TOP_PERCENT), labels and help from the command's option
+table, rare options as advanced parameters. Only what a shell needs (-q,
+--overwrite, -of/-co/-oo) is left out; QGIS handles formats itself."""
 import html
 import json
 import os
 import tempfile
 
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingOutputNumber,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFile,
-                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
+from qgis.core import (QgsColorRampShader, QgsProcessingAlgorithm, QgsProcessingException,
+                       QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputNumber,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString, QgsProcessingParameterVectorDestination)
+                       QgsProcessingParameterString, QgsProcessingParameterVectorDestination, QgsRasterShader,
+                       QgsSingleBandPseudoColorRenderer, QgsStyle)
 
 from . import runner
 
-MODES = ["fast", "faithful"]
-NORMALIZE = ["minmax", "none", "zscore"]
-# First entry: the command's default for the mode (fused; mse for faithful).
-SCORES = ["the mode's default", "fused", "scaled", "mse"]
-UNITS = ["the command's default", "pfa", "raw"]
+COMMANDS = ("detect", "train", "apply", "rx", "evaluate")
+LABELS = {"detect": "Detect anomalies (BS3LNet)", "train": "Train BS3LNet model", "apply": "Apply BS3LNet model",
+          "rx": "RX anomaly detector", "evaluate": "Evaluate against ground truth"}
+OUTPUT_ROLES = ("output_raster", "output_vector", "output_file", "output_folder")
 
 
 def is_cube_reference(value):
     return isinstance(value, str) and (os.path.isfile(value) or value.startswith("MATLAB:"))
 
 
-class Bs3lnetAlgorithm(QgsProcessingAlgorithm):
-    command = ""
-    label = ""
-    help = ""
+def label_of(text):
+    """A parameter label: the help's first clause, capitalised."""
+    short = text.split("; ")[0].split(": ")[0] if len(text) > 60 else text
+    short = short.split(" (")[0] if len(short) > 60 else short
+    return short[:1].upper() + short[1:]
+
+
+def usage_of(command):
+    """The command's --json-usage, or None when the executable cannot give it."""
+    try:
+        return json.loads(runner.capture([command, "--json-usage"]))
+    except Exception:  # noqa: BLE001 - no executable, or an old one
+        return None
+
+
+class ScoreStyle(QgsProcessingLayerPostProcessorInterface):
+    """Scores load as a magma colour ramp stretched over their 2-98% range."""
+    instances = []  # QGIS does not own post-processors: keep them alive
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+        if not layer or not layer.isValid() or layer.bandCount() != 1:
+            return
+        stats = layer.dataProvider().cumulativeCut(1, 0.02, 0.98)
+        lo, hi = stats if stats and stats[0] < stats[1] else (0.0, 1.0)
+        ramp = QgsStyle.defaultStyle().colorRamp("Magma")
+        shader_fn = QgsColorRampShader(lo, hi, ramp)
+        shader_fn.classifyColorRamp()
+        shader = QgsRasterShader()
+        shader.setRasterShaderFunction(shader_fn)
+        layer.setRenderer(QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader))
+        layer.triggerRepaint()
+
+
+class CommandAlgorithm(QgsProcessingAlgorithm):
+    """One bs3lnet command as described by its --json-usage."""
+
+    def __init__(self, usage):
+        super().__init__()
+        self.usage = usage
+        self.command = usage["command"]
 
     def name(self):
         return self.command
 
     def displayName(self):  # noqa: N802
-        return self.label
+        return LABELS.get(self.command, self.command)
 
     def group(self):
         return "Hyperspectral anomaly detection"
@@ -42,74 +83,64 @@ class Bs3lnetAlgorithm(QgsProcessingAlgorithm):
         return "had"
 
     def shortHelpString(self):  # noqa: N802
-        return self.help
+        return self.usage["description"] + ". Each parameter is an option of `bs3lnet %s` (see its --help)." % self.command
 
     def createInstance(self):  # noqa: N802
-        return type(self)()
+        return type(self)(self.usage)
 
-    # --- parameters shared by several algorithms
-    def add_input(self, name="INPUT", label="Hyperspectral cube (ENVI, GeoTIFF, .mat, any GDAL raster)"):
-        self.addParameter(QgsProcessingParameterRasterLayer(name, label))
-        self.addParameter(QgsProcessingParameterString("BANDS", "Bands to use (e.g. 1-10,15; empty = all)",
-                                                       optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer("MASK", "Mask (0 = exclude pixel)", optional=True))
+    def options(self):
+        return [o for o in self.usage["options"] if not o.get("shell_only")]
 
-    def add_training(self):
-        p = [QgsProcessingParameterEnum("MODE", "Training mode", MODES, defaultValue=0),
-             QgsProcessingParameterNumber("STEPS", "Steps (fast mode)", defaultValue=300, minValue=1),
-             QgsProcessingParameterNumber("EPOCHS", "Epochs (faithful mode; the paper uses 1000)", defaultValue=1000,
-                                          minValue=1),
-             QgsProcessingParameterNumber("BATCH_SIZE", "Batch size (faithful mode)", defaultValue=100, minValue=1),
-             QgsProcessingParameterNumber("LR", "Learning rate (0 = the mode's default)",
-                                          QgsProcessingParameterNumber.Double, defaultValue=0, minValue=0),
-             QgsProcessingParameterNumber("PATCH", "Patch size", defaultValue=19, minValue=3),
-             QgsProcessingParameterNumber("RATIO", "Blind-spot ratio", QgsProcessingParameterNumber.Double,
-                                          defaultValue=0.9, minValue=0, maxValue=0.999),
-             QgsProcessingParameterNumber("WINDOW", "Neighbour window", defaultValue=5, minValue=2),
-             QgsProcessingParameterNumber("FEATURES", "Feature channels", defaultValue=64, minValue=1),
-             QgsProcessingParameterNumber("BLOCKS", "Residual blocks", defaultValue=2, minValue=0),
-             QgsProcessingParameterNumber("SEED", "Random seed", defaultValue=1, minValue=0),
-             QgsProcessingParameterEnum("NORMALIZE", "Normalisation", NORMALIZE, defaultValue=0)]
-        for x in p:
-            self.addParameter(x)
-        self.add_device()
+    # --- parameters
+    def initAlgorithm(self, config=None):  # noqa: N802
+        for p in self.usage["positional"]:
+            self.addParameter(self.positional_parameter(p))
+        for o in self.options():
+            param = self.option_parameter(o)
+            param.setHelp(o["help"])
+            if o.get("group") == "advanced":
+                param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(param)
 
-    def add_device(self):
-        self.addParameter(QgsProcessingParameterString("DEVICE", "Device (auto, cpu, cuda, cuda:N)", defaultValue="auto"))
-        self.addParameter(QgsProcessingParameterNumber("THREADS", "CPU threads (0 = all cores)", defaultValue=0,
-                                                       minValue=0))
+    def positional_parameter(self, p):
+        name, role, label = p["name"], p["role"], label_of(p["help"])
+        if role == "input_raster":
+            return QgsProcessingParameterRasterLayer(name, label)
+        if role == "input_file":
+            return QgsProcessingParameterFile(name, label, fileFilter="Model (*.pt)")
+        if role == "output_raster":
+            return QgsProcessingParameterRasterDestination(name, label)
+        if role == "output_folder":
+            return QgsProcessingParameterFolderDestination(name, label)
+        return QgsProcessingParameterFileDestination(name, label, "Model (*.pt)")
 
-    def add_score(self):
-        self.addParameter(QgsProcessingParameterEnum(
-            "SCORE", "Score (fused: robustly band-scaled residual fused with global RX; mse: the paper's)", SCORES,
-            defaultValue=0))
-        self.add_units()
-
-    def score_args(self, parameters, context):
-        i = self.parameterAsEnum(parameters, "SCORE", context)
-        return (["--score", SCORES[i]] if i > 0 else []) + self.units_args(parameters, context)
-
-    def add_units(self):
-        self.addParameter(QgsProcessingParameterEnum(
-            "UNITS", "Units (pfa: -log10 of the estimated false-alarm probability, 3 = 1 in 1000 background pixels; "
-            "raw: the detector's own score)", UNITS, defaultValue=0))
-
-    def units_args(self, parameters, context):
-        i = self.parameterAsEnum(parameters, "UNITS", context)
-        return ["--units", UNITS[i]] if i > 0 else []
-
-    def add_detection_outputs(self):
-        self.addParameter(QgsProcessingParameterNumber("TOP_PERCENT", "Detections: top percent of scores",
-                                                       QgsProcessingParameterNumber.Double, defaultValue=1.0,
-                                                       minValue=0.0001, maxValue=100))
-        self.addParameter(QgsProcessingParameterNumber("MAX_PFA", "Detections: largest false-alarm probability "
-                                                       "(0 = use the top percent; needs pfa units)",
-                                                       QgsProcessingParameterNumber.Double, defaultValue=0.0,
-                                                       minValue=0.0, maxValue=0.5))
-        self.addParameter(QgsProcessingParameterRasterDestination("DETECTIONS", "Detection mask", optional=True,
-                                                                  createByDefault=False))
-        self.addParameter(QgsProcessingParameterVectorDestination("POLYGONS", "Detection polygons", optional=True,
-                                                                  createByDefault=False))
+    def option_parameter(self, o):
+        name, label, kind, role = o["qgis_name"], label_of(o["help"]), o["type"], o.get("role", "")
+        default = o.get("default")
+        if kind == "flag":
+            return QgsProcessingParameterBoolean(name, label, defaultValue=False, optional=True)
+        if kind in ("integer", "number"):
+            t = QgsProcessingParameterNumber.Integer if kind == "integer" else QgsProcessingParameterNumber.Double
+            p = QgsProcessingParameterNumber(name, label, t, defaultValue=default, optional=default is None)
+            if "min" in o:
+                p.setMinimum(o["min"])
+                p.setMaximum(o["max"])
+            return p
+        if kind == "choice":
+            choices = o["choices"]
+            return QgsProcessingParameterEnum(name, label, choices, defaultValue=choices.index(default)
+                                              if default in choices else None, optional=default not in choices)
+        if role == "input_raster":
+            return QgsProcessingParameterRasterLayer(name, label, optional=True)
+        if role == "output_raster":
+            return QgsProcessingParameterRasterDestination(name, label, optional=True, createByDefault=False)
+        if role == "output_vector":
+            return QgsProcessingParameterVectorDestination(name, label, optional=True, createByDefault=False)
+        if role == "output_file":
+            ext = os.path.splitext(o.get("metavar", ""))[1] or (".pt" if "model" in o["help"] else ".png")
+            return QgsProcessingParameterFileDestination(name, label, "*%s" % ext, optional=True,
+                                                         createByDefault=False)
+        return QgsProcessingParameterString(name, label, defaultValue=default, optional=True)
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
         """As QGIS's check, except that raster inputs may be any path or
@@ -123,10 +154,9 @@ class Bs3lnetAlgorithm(QgsProcessingAlgorithm):
                 return False, "Incorrect parameter value for %s" % d.description()
         return True, ""
 
-    # --- turning parameters into command arguments
+    # --- parameters to command arguments
     def input_path(self, parameters, name, context):
-        """The layer's source; a plain path or MATLAB:"file":var is passed as is,
-        so cubes QGIS cannot load as one layer still reach the command."""
+        """The layer's source; a plain path or MATLAB:"file":var is passed as is."""
         raw = parameters.get(name)
         if is_cube_reference(raw):
             return raw
@@ -135,173 +165,90 @@ class Bs3lnetAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException("cannot read parameter %s" % name)
         return layer.source()
 
-    def input_args(self, parameters, context):
-        args = []
-        bands = self.parameterAsString(parameters, "BANDS", context)
-        if bands:
-            args += ["-b", bands]
-        if parameters.get("MASK"):
-            args += ["--mask", self.input_path(parameters, "MASK", context)]
-        return args
-
-    def training_args(self, parameters, context):
-        num = lambda n: self.parameterAsInt(parameters, n, context)
-        dbl = lambda n: self.parameterAsDouble(parameters, n, context)
-        mode = MODES[self.parameterAsEnum(parameters, "MODE", context)]
-        args = ["--mode", mode]
-        args += ["--epochs", num("EPOCHS"), "--batch-size", num("BATCH_SIZE")] if mode == "faithful" else ["--steps", num("STEPS")]
-        if dbl("LR") > 0:
-            args += ["--lr", dbl("LR")]
-        args += ["--patch", num("PATCH"), "--ratio", dbl("RATIO"), "--window", num("WINDOW"),
-                 "--features", num("FEATURES"), "--blocks", num("BLOCKS"), "--seed", num("SEED"),
-                 "--normalize", NORMALIZE[self.parameterAsEnum(parameters, "NORMALIZE", context)]]
-        return args + self.device_args(parameters, context)
-
-    def device_args(self, parameters, context):
-        return ["--device", self.parameterAsString(parameters, "DEVICE", context) or "auto",
-                "--threads", self.parameterAsInt(parameters, "THREADS", context)]
-
-    def detection_args(self, parameters, context):
-        args, outs = [], []
-        det = self.parameterAsOutputLayer(parameters, "DETECTIONS", context) if parameters.get("DETECTIONS") else ""
-        poly = self.parameterAsOutputLayer(parameters, "POLYGONS", context) if parameters.get("POLYGONS") else ""
-        max_pfa = self.parameterAsDouble(parameters, "MAX_PFA", context)
-        if (det or poly) and max_pfa > 0:
-            args += ["--max-pfa", max_pfa]
-        elif det or poly:
-            args += ["--top-percent", self.parameterAsDouble(parameters, "TOP_PERCENT", context)]
-        if det:
-            args += ["--detections", det]
-            outs.append(det)
-        if poly:
-            args += ["--vector", poly]
-            outs.append(poly)
-        return args, outs
-
-
-class DetectAlgorithm(Bs3lnetAlgorithm):
-    command, label = "detect", "Detect anomalies (BS3LNet)"
-    help = ("Trains the BS3LNet blind-spot network on the scene itself (no labels) and writes the anomaly score of "
-            "every pixel from the difference between the pixel and the network's reconstruction of it from its "
-            "neighbours: by default each band's difference over its robust spread, with the 3x3 neighbourhood, "
-            "fused with global RX, written as -log10 of the estimated false-alarm probability (3 = one false "
-            "alarm per thousand background pixels, the same meaning in every scene); the paper's mean squared "
-            "difference with Score = mse. "
-            "The fast mode (default) takes about a minute on a laptop CPU; the faithful mode "
-            "reproduces the paper's protocol (1000 epochs).")
-
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.add_input()
-        self.add_training()
-        self.add_score()
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Anomaly scores"))
-        self.add_detection_outputs()
-        self.addParameter(QgsProcessingParameterFileDestination("MODEL", "Save the trained model", "Model (*.pt)",
-                                                                optional=True, createByDefault=False))
+    def arguments(self, parameters, context):
+        """(command line, {output parameter: path})."""
+        args, outputs = [self.command], {}
+        for p in self.usage["positional"]:
+            name, role = p["name"], p["role"]
+            if role == "input_raster":
+                args.append(self.input_path(parameters, name, context))
+            elif role == "input_file":
+                args.append(self.parameterAsFile(parameters, name, context))
+            elif role == "output_raster":
+                outputs[name] = self.parameterAsOutputLayer(parameters, name, context)
+                args.append(outputs[name])
+            else:
+                outputs[name] = self.parameterAsFileOutput(parameters, name, context)
+                args.append(outputs[name])
+        if self.command != "evaluate":
+            args.append("--overwrite")  # QGIS asked for the path; the command still writes via temp + rename
+        for o in self.options():
+            name, kind, role, value = o["qgis_name"], o["type"], o.get("role", ""), parameters.get(o["qgis_name"])
+            if value is None or value == "":
+                continue
+            if kind == "flag":
+                if self.parameterAsBoolean(parameters, name, context):
+                    args.append(o["name"])
+                continue
+            if kind == "choice":
+                text = o["choices"][self.parameterAsEnum(parameters, name, context)]
+            elif kind == "integer":
+                text = str(self.parameterAsInt(parameters, name, context))
+            elif kind == "number":
+                text = repr(self.parameterAsDouble(parameters, name, context))
+            elif role == "input_raster":
+                text = self.input_path(parameters, name, context)
+            elif role in OUTPUT_ROLES:
+                text = (self.parameterAsOutputLayer(parameters, name, context) if role != "output_file"
+                        else self.parameterAsFileOutput(parameters, name, context))
+                if not text:
+                    continue
+                outputs[name] = text
+            else:
+                text = self.parameterAsString(parameters, name, context)
+            # What equals the command's default is left to the command (some
+            # defaults follow the mode, e.g. --units raw with --mode faithful).
+            if "default" in o and kind != "string" and text == (str(o["default"]) if kind != "number"
+                                                                else repr(float(o["default"]))):
+                continue
+            if "default" in o and kind == "string" and text == o["default"]:
+                continue
+            args += [o["name"], text]
+        return args, outputs
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        args = ["detect", self.input_path(parameters, "INPUT", context), out, "--overwrite"]
-        args += self.input_args(parameters, context) + self.training_args(parameters, context)
-        args += self.score_args(parameters, context)
-        extra, outs = self.detection_args(parameters, context)
-        model = self.parameterAsFileOutput(parameters, "MODEL", context) if parameters.get("MODEL") else ""
-        if model:
-            extra += ["--save-model", model]
-            outs.append(model)
-        runner.run(args + extra, feedback, [out] + outs)
-        result = {"OUTPUT": out}
-        for key, path in (("DETECTIONS", "--detections"), ("POLYGONS", "--vector"), ("MODEL", "--save-model")):
-            if path in extra:
-                result[key] = extra[extra.index(path) + 1]
-        return result
+        args, outputs = self.arguments(parameters, context)
+        runner.run(args, feedback, list(outputs.values()))
+        for name, path in outputs.items():
+            if context.willLoadLayerOnCompletion(path):
+                style = ScoreStyle()
+                ScoreStyle.instances.append(style)
+                context.layerToLoadOnCompletionDetails(path).setPostProcessor(style)
+        return dict(outputs)
 
 
-class TrainAlgorithm(Bs3lnetAlgorithm):
-    command, label = "train", "Train BS3LNet model"
-    help = "Trains BS3LNet on a scene and saves the model, to apply it later to scenes of the same sensor."
-
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.add_input()
-        self.add_training()
-        self.addParameter(QgsProcessingParameterFileDestination("MODEL", "Model", "Model (*.pt)"))
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        model = self.parameterAsFileOutput(parameters, "MODEL", context)
-        args = ["train", self.input_path(parameters, "INPUT", context), model, "--overwrite"]
-        runner.run(args + self.input_args(parameters, context) + self.training_args(parameters, context), feedback,
-                   [model])
-        return {"MODEL": model}
-
-
-class ApplyAlgorithm(Bs3lnetAlgorithm):
-    command, label = "apply", "Apply BS3LNet model"
-    help = "Scores a scene with a saved model (same sensor and bands as it was trained on)."
-
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile("MODEL", "Model", fileFilter="Model (*.pt)"))
-        self.add_input()
-        self.add_device()
-        self.add_score()
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Anomaly scores"))
-        self.add_detection_outputs()
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        args = ["apply", self.parameterAsFile(parameters, "MODEL", context), self.input_path(parameters, "INPUT", context),
-                out, "--overwrite"] + self.input_args(parameters, context) + self.device_args(parameters, context)
-        args += self.score_args(parameters, context)
-        extra, outs = self.detection_args(parameters, context)
-        runner.run(args + extra, feedback, [out] + outs)
-        return {"OUTPUT": out}
-
-
-class RxAlgorithm(Bs3lnetAlgorithm):
-    command, label = "rx", "RX anomaly detector"
-    help = ("Global RX (Mahalanobis distance of each pixel to the scene mean), or local dual-window RX when a "
-            "window pair such as 3,11 is given.")
-
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.add_input()
-        self.addParameter(QgsProcessingParameterString("WINDOW", "Local RX windows INNER,OUTER (empty = global RX)",
-                                                       optional=True))
-        self.add_units()
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "RX scores"))
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        args = ["rx", self.input_path(parameters, "INPUT", context), out, "--overwrite"]
-        window = self.parameterAsString(parameters, "WINDOW", context)
-        if window:
-            args += ["--window", window]
-        args += self.units_args(parameters, context)
-        runner.run(args + self.input_args(parameters, context), feedback, [out])
-        return {"OUTPUT": out}
-
-
-class EvaluateAlgorithm(Bs3lnetAlgorithm):
-    command, label = "evaluate", "Evaluate against ground truth"
-    help = ("ROC AUC(D,F), the 3-D ROC areas AUC(D,tau) and AUC(F,tau), and TD = DF + Dtau, BS = DF - Ftau, "
-            "SNPR = Dtau / Ftau, ODP = Dtau + 1 - Ftau, OA = DF + Dtau - Ftau; an HTML report with the ROC curve.")
+class EvaluateAlgorithm(CommandAlgorithm):
+    """evaluate, plus an HTML report with the figures and the plot."""
     FIGURES = [("AUC_DF", "auc_df", "AUC(D,F)"), ("AUC_DTAU", "auc_dtau", "AUC(D,tau)"),
                ("AUC_FTAU", "auc_ftau", "AUC(F,tau)"), ("TD", "td", "TD = AUC(D,F) + AUC(D,tau)"),
                ("BS", "bs", "BS = AUC(D,F) - AUC(F,tau)"), ("SNPR", "snpr", "SNPR = AUC(D,tau) / AUC(F,tau)"),
                ("ODP", "odp", "ODP = AUC(D,tau) + 1 - AUC(F,tau)"), ("OA", "oa", "OA = AUC(D,F) + AUC(D,tau) - AUC(F,tau)")]
+    REPORT = "OUTPUT_HTML"
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("SCORES", "Anomaly scores"))
-        self.addParameter(QgsProcessingParameterRasterLayer("TRUTH", "Ground truth (nonzero = anomaly)"))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", "Report", "HTML files (*.html)"))
+        super().initAlgorithm(config)
+        self.addParameter(QgsProcessingParameterFileDestination(self.REPORT, "Report", "HTML files (*.html)"))
         for key, _, label in self.FIGURES:
             self.addOutput(QgsProcessingOutputNumber(key, label))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        report = self.parameterAsFileOutput(parameters, "OUTPUT_HTML", context)
+        args, outputs = self.arguments(parameters, context)
+        report = self.parameterAsFileOutput(parameters, self.REPORT, context)
         with tempfile.TemporaryDirectory() as tmp:
-            svg = os.path.join(tmp, "roc.svg")
-            text = runner.run(["evaluate", self.input_path(parameters, "SCORES", context),
-                               self.input_path(parameters, "TRUTH", context), "--json", "--plot", svg], feedback)
-            figures = json.loads(text.strip().splitlines()[-1])
+            svg = outputs.get("PLOT") or os.path.join(tmp, "plot.svg")
+            if "PLOT" not in outputs:
+                args += ["--plot", svg]
+            figures = json.loads(runner.run(args + ["--json"], feedback).strip().splitlines()[-1])
             with open(svg, encoding="utf-8") as f:
                 plot = f.read()
         rows = "".join("<tr><td>%s</td><td>%.6f</td></tr>" % (html.escape(label), figures[k]) for _, k, label in self.FIGURES)
@@ -311,5 +258,51 @@ class EvaluateAlgorithm(Bs3lnetAlgorithm):
                     "<p>%d anomaly pixels, %d background pixels</p>%s</body></html>"
                     % (rows, figures["anomaly_pixels"], figures["background_pixels"], plot))
         result = {key: figures[k] for key, k, _ in self.FIGURES}
-        result["OUTPUT_HTML"] = report
+        result.update(outputs)
+        result[self.REPORT] = report
         return result
+
+
+class MissingExecutable(QgsProcessingAlgorithm):
+    """Stands in for a command when bs3lnet cannot describe it, so that
+    running it says why."""
+
+    def __init__(self, command):
+        super().__init__()
+        self.command = command
+
+    def name(self):
+        return self.command
+
+    def displayName(self):  # noqa: N802
+        return LABELS.get(self.command, self.command)
+
+    def group(self):
+        return "Hyperspectral anomaly detection"
+
+    def groupId(self):  # noqa: N802
+        return "had"
+
+    def createInstance(self):  # noqa: N802
+        return MissingExecutable(self.command)
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        pass
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        return True, ""
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        runner.check_executable()
+        raise QgsProcessingException("bs3lnet %s --json-usage failed; is the executable current?" % self.command)
+
+
+def algorithms():
+    out = []
+    for command in COMMANDS:
+        usage = usage_of(command)
+        if usage is None:
+            out.append(MissingExecutable(command))
+        else:
+            out.append((EvaluateAlgorithm if command == "evaluate" else CommandAlgorithm)(usage))
+    return out

@@ -1,10 +1,11 @@
-"""The Processing provider: id `bs3lnet`, five algorithms."""
+"""The Processing provider: id `bs3lnet`, five algorithms built at load from
+the command's own description of its options (--json-usage)."""
 import os
 
 from qgis.core import QgsProcessingProvider
 
 from . import settings
-from .algorithms import ApplyAlgorithm, DetectAlgorithm, EvaluateAlgorithm, RxAlgorithm, TrainAlgorithm
+from .algorithms import algorithms
 
 
 def register_mat_driver(folder):
@@ -39,5 +40,5 @@ class Bs3lnetProvider(QgsProcessingProvider):
         settings.remove_settings()
 
     def loadAlgorithms(self):  # noqa: N802
-        for alg in (DetectAlgorithm(), TrainAlgorithm(), ApplyAlgorithm(), RxAlgorithm(), EvaluateAlgorithm()):
+        for alg in algorithms():
             self.addAlgorithm(alg)

@@ -46,17 +46,30 @@ def _pump(stream, q, tag):
     q.put((tag, None))
 
 
+def check_executable():
+    """The configured executable, or a clear error."""
+    exe = settings.executable()
+    if not exe or not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+        raise QgsProcessingException(
+            "bs3lnet executable not found at '%s'; set it in Settings > Options > Processing > Providers > BS3LNet" % exe)
+    return exe
+
+
+def capture(args):
+    """stdout of a quick `bs3lnet ARGS` (e.g. --json-usage); raises on failure."""
+    p = subprocess.run([check_executable()] + [str(a) for a in args], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise QgsProcessingException(p.stderr.strip() or "bs3lnet failed")
+    return p.stdout
+
+
 def run(args, feedback, outputs=()):
     """Runs `bs3lnet ARGS`; returns stdout text. Raises QgsProcessingException
     with the command's ERROR line on failure, or on cancel. The command writes
     through temporary files renamed at the end, so a cancel leaves a previous
     output at the same path as it was; only outputs this run created go."""
     global last_pid
-    exe = settings.executable()
-    if not exe or not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-        raise QgsProcessingException(
-            "bs3lnet executable not found at '%s'; set it in Settings > Options > Processing > Providers > BS3LNet" % exe)
-    cmd = [exe] + [str(a) for a in args]
+    cmd = [check_executable()] + [str(a) for a in args]
     existed = {p for p in outputs if p and os.path.lexists(p)}
     feedback.pushCommandInfo(" ".join('"%s"' % c if " " in c else c for c in cmd))
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")

@@ -1,13 +1,15 @@
-"""Cancelling a running detect through the feedback object stops the
-command and leaves no new output, and a previous output at that path as it
-was (standalone PyQGIS, headless)."""
+"""The provider in a standalone PyQGIS (headless): its parameters match the
+command's options one for one, and cancelling a running detect stops the
+command, leaves no new output and a previous output at that path as it was."""
+import json
 import os
+import subprocess
 import sys
 import threading
 import time
 import unittest
 
-from qgis_env import SAMPLE, SOURCE, headless_env, scratch
+from qgis_env import BS3LNET, SAMPLE, SOURCE, headless_env, scratch
 
 os.environ.update(headless_env())
 from qgis.core import QgsApplication, QgsProcessingException, QgsProcessingFeedback  # noqa: E402
@@ -58,6 +60,33 @@ class Cancel(unittest.TestCase):
         with open(out, "rb") as f:
             self.assertEqual(f.read(), b"previous result")
         self.assertEqual(os.listdir(d), ["score.tif"])  # no temporary file left either
+
+
+class Options(unittest.TestCase):
+    # What the issue allows a provider to leave out, plus --verbose (training
+    # loss lines) and evaluate's --json (the algorithm always asks for it).
+    SHELL_ONLY = {"-q", "--overwrite", "-of", "-co", "-oo", "--verbose", "--json"}
+
+    def test_every_option_has_a_parameter_and_back(self):
+        algs = {a.name(): a for a in provider.algorithms()}
+        self.assertEqual(sorted(algs), ["apply", "detect", "evaluate", "rx", "train"])
+        for name, alg in algs.items():
+            usage = json.loads(subprocess.run([BS3LNET, name, "--json-usage"], capture_output=True, text=True,
+                                              check=True).stdout)
+            options = {o["qgis_name"]: o for o in usage["options"] if not o["shell_only"]}
+            left_out = {o["name"] for o in usage["options"] if o["shell_only"]}
+            self.assertLessEqual(left_out, self.SHELL_ONLY, name)
+            want = set(options) | {p["name"] for p in usage["positional"]} | ({"OUTPUT_HTML"} if name == "evaluate" else set())
+            have = {d.name() for d in alg.parameterDefinitions()}
+            self.assertEqual(have, want, name)
+            for d in alg.parameterDefinitions():
+                if d.name() in options:
+                    o = options[d.name()]
+                    self.assertEqual(d.help(), o["help"], (name, d.name()))
+                    advanced = bool(d.flags() & d.FlagAdvanced)
+                    self.assertEqual(advanced, o["group"] == "advanced", (name, d.name()))
+        self.assertIn("BANDS", {d.name() for d in algs["detect"].parameterDefinitions()})  # -b
+        self.assertIn("TOP_PERCENT", {d.name() for d in algs["detect"].parameterDefinitions()})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,342 @@
+// The option table, and the help and JSON made from it.
+#include "options.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <sstream>
+
+#include "bs3l/bs3lnet.h"
+
+namespace bs3l::app {
+namespace {
+
+std::string num(double x) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", x);
+  return b;
+}
+
+const std::vector<std::string> kTrainers = {"detect", "train"};
+const std::vector<std::string> kReaders = {"detect", "train", "apply", "rx", "info"};
+const std::vector<std::string> kScorers = {"detect", "apply"};
+const std::vector<std::string> kWriters = {"detect", "train", "apply", "rx"};
+
+std::vector<OptionDef> build() {
+  const TrainOptions t;
+  const DetectOptions d;
+  using T = Type;
+  using R = Role;
+  std::vector<OptionDef> v;
+  auto add = [&](OptionDef o) { v.push_back(std::move(o)); };
+  // --- input
+  add({"-b", "", T::Text, R::None, "LIST", "", {}, 0, 0,
+       "bands to use, 1-based, e.g. 1-50,60,70-100 (default: all but those a bbl list marks bad)", kReaders, false,
+       false, false, "BANDS"});
+  add({"--keep-bad-bands", "", T::Flag, R::None, "", "", {}, 0, 0,
+       "keep bands marked 0 in a bbl list (ENVI header, GeoTIFF metadata or .mat variable)", kReaders, true});
+  add({"-oo", "", T::Text, R::None, "NAME=VALUE", "", {}, 0, 0,
+       "GDAL open option of the input (e.g. VARIABLE=data for a .mat file)", kReaders, false, true, true});
+  add({"--mask", "", T::Text, R::InRaster, "FILE", "", {}, 0, 0,
+       "raster of the same size; pixels where it is 0 are excluded", {"detect", "train", "apply", "rx"}, true});
+  add({"--truth", "", T::Text, R::InRaster, "FILE", "", {}, 0, 0,
+       "ground truth (nonzero = anomaly): print the AUC at the end. A .mat input without it uses its first variable "
+       "named map, gt, mask, groundtruth, gtImg_sub or PlaneGT, else its only single-band variable of the cube's "
+       "size (printed)",
+       {"detect", "apply", "rx"}, true});
+  // --- output
+  add({"-of", "", T::Text, R::None, "FORMAT", "", {}, 0, 0,
+       "GDAL output format (default: from the extension, else GTiff)", kWriters, false, false, true});
+  add({"-co", "", T::Text, R::None, "NAME=VALUE", "", {}, 0, 0, "GDAL creation option of the outputs", kWriters, false, true,
+       true});
+  add({"--overwrite", "", T::Flag, R::None, "", "", {}, 0, 0, "replace existing outputs",
+       {"detect", "train", "apply", "rx", "synth"}, false, false, true});
+  add({"-q", "--quiet", T::Flag, R::None, "", "", {}, 0, 0, "no progress output, no GDAL warnings",
+       {"detect", "train", "apply", "rx", "evaluate", "synth"}, false, false, true});
+  add({"--verbose", "", T::Flag, R::None, "", "", {}, 0, 0, "print the training loss", kTrainers, true, false, true});
+  // --- training
+  add({"--protocol", "", T::Choice, R::None, "NAME", "", {"paper"}, 0, 0,
+       "paper: exactly the official code's protocol (faithful mode, raw values, masks drawn once, 1000 epochs, "
+       "Adam 1e-4, batch 100); options given explicitly still apply",
+       kTrainers, true});
+  add({"--mode", "", T::Choice, R::None, "MODE", t.mode == TrainMode::Fast ? "fast" : "faithful", {"fast", "faithful"},
+       0, 0,
+       "training protocol: fast = whole-scene passes, 10% blind spots per step, cosine learning rate; faithful = "
+       "the paper's 19x19 patches, one per pixel and epoch",
+       kTrainers});
+  add({"--steps", "", T::Int, R::None, "N", std::to_string(t.steps), {}, 1, 100000, "fast mode: training steps",
+       kTrainers});
+  add({"--epochs", "", T::Int, R::None, "N", std::to_string(t.epochs), {}, 1, 100000,
+       "faithful mode: epochs over all pixels", kTrainers, true});
+  add({"--batch-size", "", T::Int, R::None, "N", std::to_string(t.batch_size), {}, 1, 100000,
+       "faithful mode: patches per step", kTrainers, true});
+  add({"--lr", "", T::Number, R::None, "X", "", {}, 0, 1,
+       "learning rate (default " + num(t.fast_lr) + " peak in the fast mode, " + num(t.lr) + " in the faithful mode)",
+       kTrainers, true});
+  add({"--patch", "", T::Int, R::None, "N", std::to_string(t.patch), {}, 3, 1001, "blind-spot patch size (odd)",
+       kTrainers, true});
+  add({"--ratio", "", T::Number, R::None, "X", num(t.ratio), {}, 0, 0.999,
+       "share of a patch's pixels that are NOT blind spots (0.9: 37 of 361 are)", kTrainers, true});
+  add({"--window", "", T::Int, R::None, "N", std::to_string(t.window), {}, 2, 101,
+       "a blind spot takes the value of a random neighbour in this window", kTrainers, true});
+  add({"--fixed-masks", "", T::Flag, R::None, "", "", {}, 0, 0,
+       "faithful mode: draw the blind spots once, as the official code", kTrainers, true});
+  add({"--features", "", T::Int, R::None, "N", std::to_string(t.model.features), {}, 1, 4096, "feature channels",
+       kTrainers, true});
+  add({"--blocks", "", T::Int, R::None, "N", std::to_string(t.model.blocks), {}, 0, 64, "residual blocks", kTrainers,
+       true});
+  add({"--norm", "", T::Choice, R::None, "NORM", t.model.instance_norm ? "instance" : "batch", {"batch", "instance"},
+       0, 0, "normalisation layers (instance: detection runs on the whole scene at once)", kTrainers, true});
+  add({"--normalize", "", T::Choice, R::None, "SCALING", to_string(t.normalize), {"none", "minmax", "zscore"}, 0, 0,
+       "input scaling", kTrainers, true});
+  add({"--tile", "", T::Int, R::None, "N", std::to_string(t.tile), {}, 8, 100000, "fast mode: training tile edge",
+       kTrainers, true});
+  add({"--seed", "", T::Int, R::None, "N", std::to_string(t.seed), {}, 0, 2147483647, "random seed", kTrainers});
+  add({"--save-model", "", T::Text, R::OutFile, "FILE", "", {}, 0, 0, "also save the trained model", {"detect"}});
+  add({"--device", "", T::Text, R::None, "DEVICE", "auto", {}, 0, 0,
+       "auto (CUDA when available), cpu, cuda or cuda:N", {"detect", "train", "apply"}});
+  add({"--threads", "", T::Int, R::None, "N", std::to_string(t.threads), {}, 0, 1024, "CPU threads (0: all cores)",
+       {"detect", "train", "apply"}});
+  add({"--deterministic", "", T::Flag, R::None, "", "", {}, 0, 0, "deterministic cuDNN kernels", kTrainers, true});
+  add({"--amp", "", T::Flag, R::None, "", "", {}, 0, 0,
+       "CUDA: bf16 mixed precision (autocast) for training and detection", {"detect", "train", "apply"}, true});
+  // --- scores
+  add({"--score", "", T::Choice, R::None, "SCORE", to_string(d.score), {"fused", "scaled", "mse"}, 0, 0,
+       "how residuals become scores (mse with --mode faithful): mse = mean squared residual over bands (the "
+       "paper's); scaled = each band's residual over its robust spread (1.4826 x MAD), squared, averaged over "
+       "bands, plus its 3x3 neighbourhood mean; fused = -log10(pfa(scaled) + w x pfa(global RX)), each pfa from "
+       "the scene's own tail",
+       kScorers});
+  add({"--rx-weight", "", T::Number, R::None, "W", num(d.rx_weight), {}, 0, 1e6, "fused: the weight w of the RX term",
+       kScorers, true});
+  add({"--units", "", T::Choice, R::None, "UNITS", "pfa", {"pfa", "raw"}, 0, 0,
+       "pfa (raw with --mode faithful): -log10 of the estimated probability that a background pixel scores at least "
+       "as high, fitted on the scene itself (2 = 1 in 100, 3 = 1 in 1000 background pixels, in every scene); raw: "
+       "the score itself. Same order, so the same AUC",
+       kScorers});
+  add({"--units", "", T::Choice, R::None, "UNITS", "raw", {"raw", "pfa"}, 0, 0,
+       "raw: the squared Mahalanobis distance; pfa: -log10 of the estimated false-alarm probability, as for detect",
+       {"rx"}});
+  add({"--window", "", T::Text, R::None, "IN,OUT", "", {}, 0, 0,
+       "local RX: statistics from the ring between odd windows IN < OUT (e.g. 3,11); default: global RX", {"rx"}});
+  // --- extra outputs
+  add({"--background", "", T::Text, R::OutRaster, "FILE", "", {}, 0, 0,
+       "write the reconstructed background cube (nodata where the input has none to give)", kScorers, true});
+  add({"--detections", "", T::Text, R::OutRaster, "FILE", "", {}, 0, 0,
+       "write a 0/1 detection mask (Byte, 255 = nodata)", kScorers});
+  add({"--max-pfa", "", T::Number, R::None, "P", "", {}, 0, 0.5,
+       "detections: pixels whose estimated false-alarm probability is at most P, e.g. 1e-3 (pfa units)", kScorers});
+  add({"--threshold", "", T::Number, R::None, "X", "", {}, 0, 0, "or: detections are scores >= X (the output's units)",
+       kScorers, true});
+  add({"--top-percent", "", T::Number, R::None, "X", "1", {}, 0.0001, 100,
+       "or: detections are the top X% of scores (used when neither --max-pfa nor --threshold is given)", kScorers});
+  add({"--vector", "", T::Text, R::OutVector, "FILE", "", {}, 0, 0,
+       "polygons of connected detections (.gpkg, .geojson, .fgb, .kml) with pixels, area_m2, peak/mean score, "
+       "centroid x/y and WGS 84 lon/lat; placed by the geotransform, else by the GCPs or RPCs (then in lon/lat)",
+       kScorers});
+  add({"--quicklook", "", T::Text, R::OutFile, "FILE", "", {}, 0, 0,
+       "PNG: true-colour input (640/550/460 nm) beside the score map", kScorers, true});
+  // --- evaluate, synth
+  add({"--json", "", T::Flag, R::None, "", "", {}, 0, 0, "print the figures as JSON", {"evaluate"}, false, false, true});
+  add({"--roc", "", T::Text, R::OutFile, "FILE.csv", "", {}, 0, 0, "write the ROC curve (tau, pd, pf)", {"evaluate"}});
+  add({"--plot", "", T::Text, R::OutFile, "FILE.svg", "", {}, 0, 0,
+       "SVG: the ROC curve, and for pfa scores the observed against the nominal false-alarm rate", {"evaluate"}});
+  add({"--size", "", T::Int, R::None, "N", "100", {}, 16, 4096, "scene edge in pixels", {"synth"}});
+  add({"--bands", "", T::Int, R::None, "N", "60", {}, 8, 1000, "bands", {"synth"}});
+  add({"--seed", "", T::Int, R::None, "N", "2023", {}, 0, 2147483647, "random seed", {"synth"}});
+  return v;
+}
+
+std::vector<CommandDef> build_commands() {
+  const Positional in{"INPUT", Role::InRaster, "hyperspectral cube (ENVI, GeoTIFF, .mat, any GDAL raster)"};
+  const Positional out{"OUTPUT", Role::OutRaster, "anomaly scores"};
+  return {
+      {"detect", "train BS3LNet on INPUT (self-supervised) and write its anomaly scores", {in, out}},
+      {"train", "train BS3LNet on INPUT and save the model", {in, {"MODEL", Role::OutFile, "model (.pt)"}}},
+      {"apply", "score INPUT with a saved model (same bands as it was trained on)",
+       {{"MODEL", Role::InFile, "model (.pt)"}, in, out}},
+      {"rx", "global RX (Mahalanobis distance to the scene mean), or local dual-window RX with --window",
+       {in, {"OUTPUT", Role::OutRaster, "RX scores"}}},
+      {"evaluate", "ROC AUC(D,F), 3-D ROC areas AUC(D,tau), AUC(F,tau) and TD, BS, SNPR, ODP, OA; for pfa scores the "
+                   "observed background false-alarm rate at nominal 1e-1, 1e-2, 1e-3",
+       {{"SCORES", Role::InRaster, "anomaly scores"}, {"TRUTH", Role::InRaster, "ground truth (nonzero = anomaly)"}}},
+      {"info", "size, bands, wavelengths, georeferencing and valid pixels of a cube", {in}},
+      {"synth", "write the synthetic sample scene (ENVI, GeoTIFF, .mat and truth) into FOLDER",
+       {{"FOLDER", Role::OutFolder, "output folder"}}},
+  };
+}
+
+// Words wrapped to `width` columns, continuation lines indented by `indent`.
+std::string wrap(const std::string &text, size_t indent, size_t first, size_t width = 100) {
+  std::istringstream in(text);
+  std::string word, out;
+  size_t col = first;
+  bool start = true;
+  while (in >> word) {
+    if (!start && col + 1 + word.size() > width) out += "\n" + std::string(indent, ' '), col = indent, start = true;
+    out += (start ? "" : " ") + word;
+    col += (start ? 0 : 1) + word.size();
+    start = false;
+  }
+  return out;
+}
+
+std::string json_string(const std::string &s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\', o += c;
+    else if (c == '\n') o += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20) o += ' ';
+    else o += c;
+  }
+  return o + "\"";
+}
+
+const char *type_name(Type t) {
+  switch (t) {
+    case Type::Flag: return "flag";
+    case Type::Int: return "integer";
+    case Type::Number: return "number";
+    case Type::Text: return "string";
+    case Type::Choice: return "choice";
+  }
+  return "?";
+}
+
+const char *role_name(Role r) {
+  switch (r) {
+    case Role::None: return "";
+    case Role::InRaster: return "input_raster";
+    case Role::InFile: return "input_file";
+    case Role::OutRaster: return "output_raster";
+    case Role::OutVector: return "output_vector";
+    case Role::OutFile: return "output_file";
+    case Role::OutFolder: return "output_folder";
+  }
+  return "";
+}
+
+}  // namespace
+
+const std::vector<OptionDef> &option_table() {
+  static const std::vector<OptionDef> t = build();
+  return t;
+}
+
+const std::vector<CommandDef> &command_table() {
+  static const std::vector<CommandDef> t = build_commands();
+  return t;
+}
+
+const CommandDef *find_command(const std::string &name) {
+  for (const CommandDef &c : command_table())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::vector<const OptionDef *> options_of(const std::string &command) {
+  std::vector<const OptionDef *> out;
+  for (const OptionDef &o : option_table())
+    if (std::find(o.commands.begin(), o.commands.end(), command) != o.commands.end()) out.push_back(&o);
+  return out;
+}
+
+std::string qgis_name(const OptionDef &o) {
+  if (!o.qgis_name.empty()) return o.qgis_name;
+  std::string n = o.name.substr(o.name.find_first_not_of('-'));
+  for (char &c : n) c = c == '-' ? '_' : char(std::toupper(static_cast<unsigned char>(c)));
+  return n;
+}
+
+ArgSpec spec_of(const std::string &command) {
+  ArgSpec s;
+  for (const OptionDef *o : options_of(command)) {
+    for (const std::string &n : {o->name, o->alias}) {
+      if (n.empty()) continue;
+      (o->type == Type::Flag ? s.flags : s.with_value).insert(n);
+      if (o->type != Type::Flag && !o->fallback.empty()) s.defaults[n] = o->fallback;
+      if (!o->alias.empty()) s.canonical[n] = o->name;
+    }
+  }
+  if (const CommandDef *c = find_command(command)) s.min_positional = s.max_positional = int(c->positionals.size());
+  return s;
+}
+
+std::string usage(const std::string &command) {
+  const CommandDef *c = find_command(command);
+  if (!c) {
+    std::string s = "Usage: bs3lnet COMMAND [options]   (bs3lnet COMMAND --help for details)\n\nCommands:\n";
+    for (const CommandDef &d : command_table()) {
+      std::string head = "  " + d.name;
+      for (const Positional &p : d.positionals) head += " " + p.name;
+      head.resize(std::max<size_t>(head.size() + 2, 29), ' ');
+      s += head + wrap(d.summary, 29, head.size()) + "\n";
+    }
+    return s + "\nGDAL general options: --config KEY VALUE, --debug on|off, --formats, --version, --help-general\n"
+               "Every command: --help, --json-usage (its options as JSON)\n";
+  }
+  std::string s = "Usage: bs3lnet " + c->name;
+  for (const Positional &p : c->positionals) s += " " + p.name;
+  s += " [options]\n" + wrap(std::string(1, char(std::toupper(c->summary[0]))) + c->summary.substr(1) + ".", 0, 0) +
+       "\n";
+  for (bool advanced : {false, true}) {
+    std::string block;
+    for (const OptionDef *o : options_of(command)) {
+      if (o->advanced != advanced) continue;
+      std::string head = "  " + o->name + (o->alias.empty() ? "" : ", " + o->alias);
+      if (o->type == Type::Choice) {
+        std::string ch;
+        for (const std::string &x : o->choices) ch += (ch.empty() ? "" : "|") + x;
+        head += " " + ch;
+      } else if (o->type != Type::Flag) {
+        head += " " + o->metavar;
+      }
+      head += head.size() < 21 ? std::string(21 - head.size(), ' ') : "\n" + std::string(21, ' ');
+      std::string help = o->help;
+      if (!o->fallback.empty() && help.find("(default") == std::string::npos) help += " (default " + o->fallback + ")";
+      if (o->repeatable) help += "; repeatable";
+      block += head + wrap(help, 21, 21) + "\n";
+    }
+    if (!block.empty()) s += std::string(advanced ? "\nAdvanced options:\n" : "\nOptions:\n") + block;
+  }
+  return s;
+}
+
+std::string json_usage(const std::string &command) {
+  const CommandDef *c = find_command(command);
+  if (!c) return "{}\n";
+  std::ostringstream j;
+  j << "{\"command\": " << json_string(c->name) << ", \"description\": " << json_string(c->summary)
+    << ",\n \"positional\": [";
+  for (size_t i = 0; i < c->positionals.size(); ++i)
+    j << (i ? ", " : "") << "{\"name\": " << json_string(c->positionals[i].name)
+      << ", \"role\": " << json_string(role_name(c->positionals[i].role))
+      << ", \"help\": " << json_string(c->positionals[i].help) << "}";
+  j << "],\n \"options\": [";
+  bool first = true;
+  for (const OptionDef *o : options_of(command)) {
+    j << (first ? "\n  " : ",\n  ") << "{\"name\": " << json_string(o->name);
+    first = false;
+    if (!o->alias.empty()) j << ", \"aliases\": [" << json_string(o->alias) << "]";
+    j << ", \"type\": " << json_string(type_name(o->type));
+    if (o->role != Role::None) j << ", \"role\": " << json_string(role_name(o->role));
+    if (!o->fallback.empty()) {
+      if (o->type == Type::Int || o->type == Type::Number) j << ", \"default\": " << o->fallback;
+      else j << ", \"default\": " << json_string(o->fallback);
+    }
+    if (!o->choices.empty()) {
+      j << ", \"choices\": [";
+      for (size_t i = 0; i < o->choices.size(); ++i) j << (i ? ", " : "") << json_string(o->choices[i]);
+      j << "]";
+    }
+    if (o->min < o->max) j << ", \"min\": " << num(o->min) << ", \"max\": " << num(o->max);
+    j << ", \"help\": " << json_string(o->help) << ", \"group\": " << json_string(o->advanced ? "advanced" : "basic")
+      << ", \"repeatable\": " << (o->repeatable ? "true" : "false")
+      << ", \"shell_only\": " << (o->shell_only ? "true" : "false") << ", \"qgis_name\": " << json_string(qgis_name(*o))
+      << "}";
+  }
+  j << "\n ]}\n";
+  return j.str();
+}
+
+}  // namespace bs3l::app
