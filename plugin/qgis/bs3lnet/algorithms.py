@@ -62,13 +62,9 @@ class ScoreStyle(QgsProcessingLayerPostProcessorInterface):
         layer.triggerRepaint()
 
 
-class CommandAlgorithm(QgsProcessingAlgorithm):
-    """One bs3lnet command as described by its --json-usage."""
-
-    def __init__(self, usage):
-        super().__init__()
-        self.usage = usage
-        self.command = usage["command"]
+class Named(QgsProcessingAlgorithm):
+    """Name, label and group of a bs3lnet command's algorithm."""
+    command = ""
 
     def name(self):
         return self.command
@@ -81,6 +77,15 @@ class CommandAlgorithm(QgsProcessingAlgorithm):
 
     def groupId(self):  # noqa: N802
         return "had"
+
+
+class CommandAlgorithm(Named):
+    """One bs3lnet command as described by its --json-usage."""
+
+    def __init__(self, usage):
+        super().__init__()
+        self.usage = usage
+        self.command = usage["command"]
 
     def shortHelpString(self):  # noqa: N802
         return self.usage["description"] + ". Each parameter is an option of `bs3lnet %s` (see its --help)." % self.command
@@ -263,25 +268,13 @@ class EvaluateAlgorithm(CommandAlgorithm):
         return result
 
 
-class MissingExecutable(QgsProcessingAlgorithm):
+class MissingExecutable(Named):
     """Stands in for a command when bs3lnet cannot describe it, so that
     running it says why."""
 
     def __init__(self, command):
         super().__init__()
         self.command = command
-
-    def name(self):
-        return self.command
-
-    def displayName(self):  # noqa: N802
-        return LABELS.get(self.command, self.command)
-
-    def group(self):
-        return "Hyperspectral anomaly detection"
-
-    def groupId(self):  # noqa: N802
-        return "had"
 
     def createInstance(self):  # noqa: N802
         return MissingExecutable(self.command)
