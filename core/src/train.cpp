@@ -1,4 +1,4 @@
-// Blind-spot sampling and the two training modes.
+// The two training loops (faithful, fast) and train(): memory guard, set-up.
 #include <algorithm>
 #include <cmath>
 
@@ -10,185 +10,6 @@
 namespace bs3l {
 
 using torch::indexing::Slice;
-
-int blind_spot_count(int patch, double ratio) {
-  // The small epsilon keeps 361*(1-0.9) = 36.1000...01 from becoming 38.
-  return int(std::ceil(double(patch) * patch * (1.0 - ratio) - 1e-9));
-}
-
-namespace {
-
-// Random offsets in a w x w window, never (0,0): draw among the w*w-1 others.
-std::pair<torch::Tensor, torch::Tensor> window_offsets(torch::IntArrayRef shape, int w, torch::Device dev) {
-  const int64_t centre = (w / 2) * w + w / 2;
-  torch::Tensor k = torch::randint(0, w * w - 1, shape, torch::TensorOptions(torch::kLong).device(dev));
-  k = k + (k >= centre).to(torch::kLong);
-  return {torch::div(k, w, "floor") - w / 2, torch::remainder(k, w) - w / 2};
-}
-
-// Index reflection without repeating the edge (as reflection padding).
-torch::Tensor reflect(torch::Tensor i, int64_t n) {
-  i = torch::abs(i);
-  return torch::where(i >= n, 2 * (n - 1) - i, i);
-}
-
-}  // namespace
-
-PatchSampler::PatchSampler(torch::Tensor cube, const SamplerOptions &o) : opt_(o) {
-  if (o.patch < 3 || o.patch % 2 == 0) throw Error("patch size must be odd and at least 3");
-  if (o.window < 2) throw Error("blind-spot window must be at least 2");
-  if (!(o.ratio >= 0 && o.ratio < 1)) throw Error("ratio must be in [0, 1)");
-  spots_ = blind_spot_count(o.patch, o.ratio);
-  height_ = cube.size(1);
-  width_ = cube.size(2);
-  const int half = o.patch / 2;
-  if (half >= height_ || half >= width_)
-    throw Error("patch " + std::to_string(o.patch) + " is too large for a " + std::to_string(height_) + "x" +
-                std::to_string(width_) + " scene (at most " +
-                std::to_string(2 * std::min(height_, width_) - 1) + ")");
-  padded_ = torch::reflection_pad2d(cube.unsqueeze(0), {half, half, half, half}).squeeze(0);
-  if (o.fixed_masks) {
-    auto [s, n] = draw(height_ * width_);
-    fixed_spots_ = s.to(torch::kShort);
-    fixed_nb_ = n.to(torch::kShort);
-  }
-}
-
-std::pair<torch::Tensor, torch::Tensor> PatchSampler::draw(int64_t n) {
-  const int64_t p = opt_.patch, pp = p * p, centre = (p / 2) * p + p / 2;
-  const auto dev = padded_.device();
-  auto lopt = torch::TensorOptions(torch::kLong).device(dev);
-  // The centre is always a blind spot; the others anywhere but the centre,
-  // with repetition, as in the paper's code.
-  torch::Tensor other = torch::randint(0, pp - 1, {n, spots_ - 1}, lopt);
-  other = other + (other >= centre).to(torch::kLong);
-  torch::Tensor spots = torch::cat({torch::full({n, 1}, centre, lopt), other}, 1);
-  auto [dy, dx] = window_offsets({n, spots_}, opt_.window, dev);
-  // Neighbour indices wrap inside the patch, as the official code does.
-  torch::Tensor y = torch::remainder(torch::div(spots, p, "floor") + dy, p);
-  torch::Tensor x = torch::remainder(torch::remainder(spots, p) + dx, p);
-  return {spots, y * p + x};
-}
-
-Batch PatchSampler::batch(const torch::Tensor &pixels) {
-  const int64_t n = pixels.size(0), p = opt_.patch, bands = padded_.size(0);
-  const auto dev = padded_.device();
-  torch::Tensor pix = pixels.to(dev, torch::kLong);
-  torch::Tensor ar = torch::arange(p, torch::TensorOptions(torch::kLong).device(dev));
-  torch::Tensor rows = (torch::div(pix, width_, "floor").view({n, 1, 1}) + ar.view({1, p, 1}));
-  torch::Tensor cols = (torch::remainder(pix, width_).view({n, 1, 1}) + ar.view({1, 1, p}));
-  Batch b;
-  b.label = padded_.index({Slice(), rows, cols}).permute({1, 0, 2, 3}).contiguous();  // [N,B,P,P]
-  if (opt_.fixed_masks) {
-    b.spots = fixed_spots_.index({pix}).to(torch::kLong);
-    b.neighbours = fixed_nb_.index({pix}).to(torch::kLong);
-  } else {
-    std::tie(b.spots, b.neighbours) = draw(n);
-  }
-  torch::Tensor flat = b.label.view({n, bands, p * p});
-  torch::Tensor values = flat.gather(2, b.neighbours.unsqueeze(1).expand({n, bands, spots_}));
-  b.input = flat.clone().scatter_(2, b.spots.unsqueeze(1).expand({n, bands, spots_}), values).view({n, bands, p, p});
-  b.mask = torch::zeros({n, 1, p * p}, b.label.options())
-               .scatter_(2, b.spots.unsqueeze(1), 1.0f)
-               .view({n, 1, p, p});
-  return b;
-}
-
-std::pair<torch::Tensor, torch::Tensor> blind_spot_scene(const torch::Tensor &x, double fraction, int window) {
-  const int64_t n = x.size(0), bands = x.size(1), h = x.size(2), w = x.size(3);
-  const auto dev = x.device();
-  if (window / 2 >= h || window / 2 >= w) throw Error("the scene is smaller than the blind-spot window");
-  torch::Tensor mask = torch::rand({n, 1, h, w}, x.options()) < fraction;
-  auto [dy, dx] = window_offsets({n, 1, h, w}, window, dev);
-  auto lopt = torch::TensorOptions(torch::kLong).device(dev);
-  torch::Tensor r = reflect(torch::arange(h, lopt).view({1, 1, h, 1}) + dy, h);
-  torch::Tensor c = reflect(torch::arange(w, lopt).view({1, 1, 1, w}) + dx, w);
-  torch::Tensor src = (r * w + c).view({n, 1, h * w}).expand({n, bands, h * w});
-  torch::Tensor moved = x.reshape({n, bands, h * w}).gather(2, src).view({n, bands, h, w});
-  return {torch::where(mask, moved, x), mask.to(x.dtype())};
-}
-
-// ---- shared preparation ---------------------------------------------------
-
-std::vector<float> valid_means(const Cube &cube, const Scaling &s) {
-  std::vector<float> m(cube.bands, 0.f);
-  const size_t n = cube.pixels();
-  for (int b = 0; b < cube.bands; ++b) {
-    double sum = 0;
-    size_t count = 0;
-    for (size_t i = 0; i < n; ++i)
-      if (cube.is_valid(i)) sum += cube.data[size_t(b) * n + i], ++count;
-    const double mean = count ? sum / count : 0.0;
-    m[b] = s.kind == Normalize::None ? float(mean) : float((mean - s.offset[b]) * s.scale[b]);
-  }
-  return m;
-}
-
-torch::Tensor valid_mask(const Cube &cube, torch::Device device) {
-  if (cube.valid.empty()) return torch::ones({cube.rows, cube.cols}, torch::TensorOptions(torch::kBool).device(device));
-  return torch::from_blob(const_cast<uint8_t *>(cube.valid.data()), {cube.rows, cube.cols}, torch::kUInt8)
-      .to(device, torch::kBool);
-}
-
-torch::Tensor prepare_rows(const Cube &cube, const Scaling &s, const std::vector<float> &fill, int r0, int r1,
-                           torch::Device device) {
-  torch::Tensor all = torch::from_blob(const_cast<float *>(cube.data.data()), {cube.bands, cube.rows, cube.cols});
-  torch::Tensor t = all.index({Slice(), Slice(r0, r1)}).to(device, torch::kFloat32, false, /*copy=*/true);
-  auto fopt = torch::TensorOptions(torch::kFloat32);
-  if (s.kind != Normalize::None) {
-    torch::Tensor off = torch::tensor(s.offset, fopt).to(device).view({-1, 1, 1});
-    torch::Tensor sc = torch::tensor(s.scale, fopt).to(device).view({-1, 1, 1});
-    t.sub_(off).mul_(sc);
-  }
-  if (!cube.valid.empty()) {
-    torch::Tensor v = valid_mask(cube, device).index({Slice(r0, r1)}).unsqueeze(0);
-    t = torch::where(v, t, torch::tensor(fill, fopt).to(device).view({-1, 1, 1}));
-  }
-  return t;
-}
-
-// ---- training -----------------------------------------------------------
-
-MultiAdam::MultiAdam(std::vector<torch::Tensor> params, double lr, double beta1, double beta2,
-                     double weight_decay, double eps)
-    : lr(lr), params_(std::move(params)), beta1_(beta1), beta2_(beta2), weight_decay_(weight_decay), eps_(eps) {
-  for (const auto &p : params_) {
-    avg_.push_back(torch::zeros_like(p));
-    avg_sq_.push_back(torch::zeros_like(p));
-  }
-}
-
-void MultiAdam::zero_grad() {
-  std::vector<torch::Tensor> grads;
-  for (auto &p : params_)
-    if (p.grad().defined()) grads.push_back(p.mutable_grad().detach_());
-  if (!grads.empty()) at::_foreach_zero_(grads);
-}
-
-void MultiAdam::step() {
-  torch::NoGradGuard no_grad;
-  // A parameter without a gradient is left alone, as torch::optim::Adam does.
-  std::vector<torch::Tensor> p, g, m, v;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    if (!params_[i].grad().defined()) continue;
-    p.push_back(params_[i]);
-    g.push_back(params_[i].grad());
-    m.push_back(avg_[i]);
-    v.push_back(avg_sq_[i]);
-  }
-  if (p.empty()) return;
-  ++steps_;
-  if (weight_decay_ != 0) g = at::_foreach_add(g, p, weight_decay_);
-  at::_foreach_mul_(m, beta1_);
-  at::_foreach_add_(m, g, 1 - beta1_);
-  at::_foreach_mul_(v, beta2_);
-  at::_foreach_addcmul_(v, g, g, 1 - beta2_);
-  const double c1 = 1 - std::pow(beta1_, double(steps_)), c2 = 1 - std::pow(beta2_, double(steps_));
-  std::vector<torch::Tensor> denom = at::_foreach_sqrt(v);
-  at::_foreach_div_(denom, std::sqrt(c2));
-  at::_foreach_add_(denom, eps_);
-  at::_foreach_addcdiv_(p, m, denom, -lr / c1);
-}
 
 namespace {
 
@@ -271,8 +92,25 @@ double train_fast(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &val
 
 }  // namespace
 
+namespace {
+
+// train() runs with its own thread count and cuDNN flags and gives the
+// caller's back (flushing denormals, a CPU mode, stays: see configure_cpu).
+struct RestoreSettings {
+  const int threads = at::get_num_threads();
+  const bool deterministic = at::globalContext().deterministicCuDNN(), benchmark = at::globalContext().benchmarkCuDNN();
+  ~RestoreSettings() {
+    at::set_num_threads(threads);
+    at::globalContext().setDeterministicCuDNN(deterministic);
+    at::globalContext().setBenchmarkCuDNN(benchmark);
+  }
+};
+
+}  // namespace
+
 Model train(const Cube &cube, const TrainOptions &o) {
   check_cube(cube);
+  const RestoreSettings restore;
   Model model;
   Model::Impl &m = model.impl();
   m.device = torch::Device(resolve_device(o.device));

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <sstream>
 
-#include <unistd.h>
 
 #include "args.h"
 #include "bs3l/bs3lnet.h"
@@ -17,6 +16,7 @@
 #include "commands.h"
 #include "extra_outputs.h"
 #include "options.h"
+#include "output_file.h"
 #include "train_args.h"
 #include "raster_io.h"
 
@@ -195,23 +195,11 @@ void report_auc(const Truth &t, const std::vector<float> &score) {
   if (!t.path.empty()) std::printf("AUC %.4f (against %s)\n", roc_auc(score, t.labels), t.path.c_str());
 }
 
-// The model file through a temporary name in its folder, renamed at the end.
-void save_model_file(const Model &m, const std::string &path) {
-  const std::filesystem::path target(path);
-  const std::filesystem::path tmp =
-      target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()) + target.extension().string());
-  std::error_code ec;
-  try {
-    save_model(m, tmp.string());
-    std::filesystem::rename(tmp, target, ec);
-  } catch (...) {
-    std::filesystem::remove(tmp, ec);
-    throw;
-  }
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error("cannot write model '" + path + "'");
-  }
+// The model file, by the same rule as every output.
+void save_model_file(const Model &m, const std::string &path, bool overwrite) {
+  PendingOutput pending(path, overwrite);
+  save_model(m, pending.temp());
+  pending.commit();
 }
 
 void write_scores(const Args &a, const std::string &out, const Raster &in, const Scores &s, const std::string &method,
@@ -310,13 +298,14 @@ int cmd_detect(const Argv &argv) {
   const bool pfa = pfa_units(a, faithful);
   check_outputs(a, {out, a.get("--background"), a.get("--detections"), a.get("--save-model")},
                 {in, a.get("--mask"), a.get("--truth")});
+  configure_cpu(o.threads);  // for detection too: train() gives the caller's settings back
   Raster r = load_input(a, in);
   const Truth truth = load_truth(a, in, r);
   if (!quiet(a)) std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands, describe(o).c_str());
   Model m = train(r.cube, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
-  if (a.has("--save-model")) save_model_file(m, a.get("--save-model"));
+  if (a.has("--save-model")) save_model_file(m, a.get("--save-model"), a.flag("--overwrite"));
   Detection det = detect(m, r.cube, d);
   const Scores s = in_units(det.score, pfa, tail_of(d.score), raw_unit_of(d.score, d.rx_weight));
   write_scores(a, out, r, s, "bs3lnet", describe(o) + " " + describe(d));
@@ -334,7 +323,7 @@ int cmd_train(const Argv &argv) {
   Model m = train(r.cube, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
-  save_model_file(m, model_path);
+  save_model_file(m, model_path, a.flag("--overwrite"));
   if (!quiet(a)) std::printf("Model written to %s\n", model_path.c_str());
   return 0;
 }

@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
-#include <unistd.h>
 
 #include "extra_outputs.h"
+#include "output_file.h"
 
 namespace bs3l::app {
 namespace {
@@ -175,16 +175,12 @@ int write_polygons(const std::string &path, const Raster &in, const std::vector<
     return true;
   };
 
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (fs::exists(target) && !overwrite) throw Error("'" + path + "' exists; use --overwrite to replace it");
   const std::string drv_name = vector_driver_for(path);
   GDALDriver *drv = GetGDALDriverManager()->GetDriverByName(drv_name.c_str());
   if (!drv) throw Error("this GDAL has no " + drv_name + " driver");
-  const fs::path tmp = target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()) +
-                                               target.extension().string());
+  PendingOutput pending(path, overwrite);
   CPLPushErrorHandler(CPLQuietErrorHandler);
-  std::unique_ptr<GDALDataset> out(drv->Create(tmp.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+  std::unique_ptr<GDALDataset> out(drv->Create(pending.temp().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
   CPLPopErrorHandler();
   if (!out) throw Error("cannot create '" + path + "'");
   OGRLayer *layer = out->CreateLayer("detections", has_crs ? &srs : nullptr, wkbPolygon, nullptr);
@@ -226,12 +222,7 @@ int write_polygons(const std::string &path, const Raster &in, const std::vector<
     ++count;
   }
   out.reset();  // flush and close before the rename
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error("cannot write '" + path + "'");
-  }
+  pending.commit();
   return count;
 }
 

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
-#include <unistd.h>
 
 #include "extra_outputs.h"
+#include "output_file.h"
 
 namespace bs3l::app {
 namespace {
@@ -86,25 +86,17 @@ void write_quicklook(const std::string &path, const Raster &in, const std::vecto
     if (mem->GetRasterBand(k + 1)->RasterIO(GF_Write, 0, 0, w, h, plane.data(), w, h, GDT_Byte, 0, 0) != CE_None)
       throw Error("cannot build the quicklook image");
   }
-  // Same rule as every output: temporary name in the target folder, then rename.
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (fs::exists(target) && !overwrite) throw Error("'" + path + "' exists; use --overwrite to replace it");
-  const fs::path tmp = target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()) + ".png");
+  PendingOutput pending(path, overwrite);
   GDALDriver *png = GetGDALDriverManager()->GetDriverByName("PNG");
   if (!png) throw Error("this GDAL has no PNG driver");
   CPLPushErrorHandler(CPLQuietErrorHandler);
-  GDALDataset *out = png->CreateCopy(tmp.c_str(), mem.get(), FALSE, nullptr, nullptr, nullptr);
+  GDALDataset *out = png->CreateCopy(pending.temp().c_str(), mem.get(), FALSE, nullptr, nullptr, nullptr);
   CPLPopErrorHandler();
   if (!out) throw Error("cannot write '" + path + "'");
   GDALClose(out);
   std::error_code ec;
-  fs::remove(fs::path(tmp.string() + ".aux.xml"), ec);
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error("cannot write '" + path + "'");
-  }
+  std::filesystem::remove(pending.temp() + ".aux.xml", ec);  // PNG's PAM copy of nothing useful
+  pending.commit();
 }
 
 }  // namespace bs3l::app

@@ -1,5 +1,7 @@
 #include "raster_io.h"
 
+#include "output_file.h"
+
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <gdal_priv.h>
@@ -14,8 +16,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -363,23 +363,6 @@ void check_output(const std::string &path, const WriteOptions &o, const std::vec
     throw Error("format '" + fmt + "' cannot write rasters");
 }
 
-namespace {
-
-// A small text header that names the temporary file: name the final one.
-void replace_in_file(const fs::path &path, const std::string &from, const std::string &to) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  in.close();
-  if (text.find(from) == std::string::npos) return;
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) throw Error("cannot write '" + path.string() + "'");
-}
-
-}  // namespace
-
 void apply_georef(GDALDataset &d, const Georef &geo) {
   if (geo.has_transform) d.SetGeoTransform(const_cast<double *>(geo.transform));
   if (geo.srs) d.SetSpatialRef(geo.srs.get());
@@ -429,16 +412,12 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
       for (const auto &[k, v] : band_metadata) band->SetMetadataItem(k.c_str(), v.c_str());
     }
   }
-  // Temporary name in the target folder, same extension: renamed at the end.
-  const fs::path target(path);
-  const fs::path tmp = target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()) +
-                                               target.extension().string());
+  PendingOutput out(path, o.overwrite);
   CPLStringList co;
   for (const std::string &c : o.creation_options) co.AddString(c.c_str());
   bool quiet = o.quiet;
   CPLErrorReset();
-  GDALDataset *outp = drv->CreateCopy(tmp.c_str(), m.get(), FALSE, co.List(), progress_cb, &quiet);
-  std::vector<std::string> files;
+  GDALDataset *outp = drv->CreateCopy(out.temp().c_str(), m.get(), FALSE, co.List(), progress_cb, &quiet);
   bool ok = outp != nullptr;
   if (outp) {
     // CreateCopy leaves the GEOLOCATION domain behind; it then goes to the
@@ -449,42 +428,18 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
       outp->SetMetadata(list.List(), "GEOLOCATION");
     }
     char **list = outp->GetFileList();
-    for (char **f = list; f && *f; ++f) files.push_back(*f);
+    for (char **f = list; f && *f; ++f) out.also(*f);
     CSLDestroy(list);
     GDALClose(outp);
     ok = CPLGetLastErrorType() < CE_Failure;
-    const std::string aux = tmp.string() + ".aux.xml";  // written at close, after the listing
-    std::error_code ec;
-    if (fs::exists(aux, ec) && std::find(files.begin(), files.end(), aux) == files.end()) files.push_back(aux);
   }
   if (!ok || interrupted()) {
     const std::string why = interrupted() ? std::string(": interrupted") : last_gdal_error();
-    drv->Delete(tmp.c_str());
-    std::error_code ec;
-    for (const std::string &f : files) fs::remove(f, ec);
-    fs::remove(tmp, ec);
+    drv->Delete(out.temp().c_str());
     if (interrupted()) throw Error("interrupted");
     throw Error("cannot write '" + path + "'" + why);
   }
-  // Rename every file of the dataset (e.g. ENVI .hdr) from the temporary stem.
-  const std::string tmp_stem = tmp.stem().string(), final_stem = target.stem().string();
-  std::vector<fs::path> renamed;
-  for (const std::string &f : files) {
-    fs::path src(f);
-    std::string name = src.filename().string();
-    const size_t at = name.find(tmp_stem);
-    if (at == std::string::npos) continue;
-    name.replace(at, tmp_stem.size(), final_stem);
-    if (src.extension() == ".hdr") replace_in_file(src, tmp_stem, final_stem);  // ENVI names its data file
-    std::error_code ec;
-    fs::rename(src, src.parent_path() / name, ec);
-    if (ec) throw Error("cannot rename '" + f + "' to '" + name + "': " + ec.message());
-    renamed.push_back(src.parent_path() / name);
-  }
-  // An old side-car (QGIS statistics, styles) would describe the old values.
-  const fs::path aux = target.string() + ".aux.xml";
-  std::error_code ec;
-  if (std::find(renamed.begin(), renamed.end(), aux) == renamed.end()) fs::remove(aux, ec);
+  out.commit();
 }
 
 }  // namespace bs3l::app

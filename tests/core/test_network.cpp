@@ -179,3 +179,20 @@ TEST(Optim, MultiAdamEqualsTorchAdam) {
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
   EXPECT_FALSE(torch::equal(pa[0], first));  // it did train
 }
+
+// train() is a library call: it must not leave the caller's thread count or
+// cuDNN flags changed.
+TEST(Train, GivesTheCallersThreadsAndCudnnFlagsBack) {
+  at::set_num_threads(1);
+  at::globalContext().setDeterministicCuDNN(false);
+  bs3l::Cube c(4, 12, 12);
+  for (size_t i = 0; i < c.data.size(); ++i) c.data[i] = float(i % 7) / 7.f;
+  bs3l::TrainOptions t;
+  t.steps = 2;
+  t.model.features = 8;
+  t.threads = 2;
+  t.deterministic = true;
+  bs3l::train(c, t);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  EXPECT_FALSE(at::globalContext().deterministicCuDNN());
+}

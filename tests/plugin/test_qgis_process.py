@@ -89,8 +89,25 @@ class QgisProcess(unittest.TestCase):
         code, _, log = qgis_process("bs3lnet:train", "INPUT=" + tif, "MODEL=" + model, "STEPS=20", "FEATURES=16",
                                     "THREADS=1", "BLOCKS=1")
         self.assertEqual(code, 0, log)
-        self.same_as_command("apply", ["MODEL=" + model, "INPUT=" + tif, "SCORE=2", "THREADS=1"],
-                             ["apply", model, tif, "--score", "mse", "--threads", "1"], "a.tif")
+        a = self.same_as_command("apply", ["MODEL=" + model, "INPUT=" + tif, "SCORE=2", "THREADS=1"],
+                                 ["apply", model, tif, "--score", "mse", "--threads", "1"], "a.tif")
+        # the model QGIS trained is the one the command trains with those options
+        cli_model = os.path.join(self.d, "m_cli.pt")
+        p = subprocess.run([BS3LNET, "train", tif, cli_model, "--steps", "20", "--features", "16", "--threads", "1",
+                            "--blocks", "1", "-q"], capture_output=True, text=True, env=headless_env())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        b = os.path.join(self.d, "b.tif")
+        p = subprocess.run([BS3LNET, "apply", cli_model, tif, b, "--score", "mse", "--threads", "1", "-q"],
+                           capture_output=True, text=True, env=headless_env())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        np.testing.assert_array_equal(gdal.Open(a).ReadAsArray(), gdal.Open(b).ReadAsArray())
+        # evaluate: the figures of the command's --json
+        truth = os.path.join(SAMPLE, "scene_truth.tif")
+        code, res, log = qgis_process("bs3lnet:evaluate", "SCORES=" + a, "TRUTH=" + truth,
+                                      "OUTPUT_HTML=" + os.path.join(self.d, "r.html"))
+        self.assertEqual(code, 0, log)
+        p = subprocess.run([BS3LNET, "evaluate", a, truth, "--json"], capture_output=True, text=True, env=headless_env())
+        self.assertAlmostEqual(res["results"]["AUC_DF"], json.loads(p.stdout)["auc_df"], places=6)
 
     def test_mat_input_through_the_driver(self):
         mat = os.path.join(SAMPLE, "scene.mat")

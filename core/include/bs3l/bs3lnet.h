@@ -80,6 +80,8 @@ class Model {
   std::unique_ptr<Impl> impl_;
 };
 
+// Runs with options.threads CPU threads and options.deterministic cuDNN
+// flags, and restores the caller's settings on return.
 Model train(const Cube &cube, const TrainOptions &options);
 
 struct DetectOptions {
@@ -105,7 +107,8 @@ Model load_model(const std::string &path, const std::string &device = "cpu");
 // and missing. `notice` receives a one-line message when auto falls back.
 std::string resolve_device(const std::string &name, std::string *notice = nullptr);
 
-// Sets LibTorch's intra-op threads (0: all cores) and flushes denormals.
+// Configures the process (for commands, not libraries): LibTorch's intra-op
+// threads (0: all cores), denormals flushed to zero, freed memory kept.
 void configure_cpu(int threads);
 
 std::string version();

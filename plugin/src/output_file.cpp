@@ -1,0 +1,73 @@
+#include "output_file.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "bs3l/cube.h"
+
+namespace bs3l::app {
+namespace fs = std::filesystem;
+namespace {
+
+// A small text header that names the temporary file: name the final one.
+void replace_in_file(const fs::path &path, const std::string &from, const std::string &to) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  if (text.find(from) == std::string::npos) return;
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw Error("cannot write '" + path.string() + "'");
+}
+
+}  // namespace
+
+PendingOutput::PendingOutput(const std::string &path, bool overwrite) : path_(path) {
+  const fs::path target(path);
+  std::error_code ec;
+  if (fs::exists(target, ec) && !overwrite) throw Error("'" + path + "' exists; use --overwrite to replace it");
+  temp_ = (target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()) +
+                                   target.extension().string()))
+              .string();
+}
+
+PendingOutput::~PendingOutput() {
+  if (done_) return;
+  std::error_code ec;
+  for (const std::string &f : files_) fs::remove(f, ec);
+  fs::remove(temp_, ec);
+  fs::remove(temp_ + ".aux.xml", ec);
+}
+
+void PendingOutput::commit() {
+  std::error_code ec;
+  std::vector<std::string> files = files_;
+  if (std::find(files.begin(), files.end(), temp_) == files.end()) files.insert(files.begin(), temp_);
+  const std::string aux = temp_ + ".aux.xml";  // written at close, after any listing
+  if (fs::exists(aux, ec) && std::find(files.begin(), files.end(), aux) == files.end()) files.push_back(aux);
+  const std::string tmp_stem = fs::path(temp_).stem().string(), final_stem = fs::path(path_).stem().string();
+  std::vector<fs::path> renamed;
+  for (const std::string &f : files) {
+    const fs::path src(f);
+    std::string name = src.filename().string();
+    const size_t at = name.find(tmp_stem);
+    if (at == std::string::npos || !fs::exists(src, ec)) continue;
+    name.replace(at, tmp_stem.size(), final_stem);
+    if (src.extension() == ".hdr") replace_in_file(src, tmp_stem, final_stem);  // ENVI names its data file
+    fs::rename(src, src.parent_path() / name, ec);
+    if (ec) throw Error("cannot rename '" + f + "' to '" + name + "': " + ec.message());
+    renamed.push_back(src.parent_path() / name);
+  }
+  done_ = true;
+  // An old side-car (QGIS statistics, styles) would describe the old values.
+  const fs::path old_aux = path_ + ".aux.xml";
+  if (std::find(renamed.begin(), renamed.end(), old_aux) == renamed.end()) fs::remove(old_aux, ec);
+}
+
+}  // namespace bs3l::app
