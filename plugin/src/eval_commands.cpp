@@ -6,12 +6,14 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "args.h"
 #include "bs3l/metrics.h"
 #include "commands.h"
 #include "options.h"
+#include "output_file.h"
 #include "raster_io.h"
 
 namespace bs3l::app {
@@ -111,6 +113,14 @@ bool calibrated(const std::string &path) {
 
 int cmd_evaluate(const Argv &argv) {
   Args a("evaluate", argv, spec_of("evaluate"));
+  // Both files by the rule of every output, refused early if they exist.
+  std::unique_ptr<PendingOutput> roc, plot;
+  for (auto [name, out] : {std::pair{"--roc", &roc}, std::pair{"--plot", &plot}}) {
+    if (!a.has(name)) continue;
+    for (const std::string &in : a.positional())
+      if (in == a.get(name)) throw Error("output '" + in + "' is the same file as an input");
+    *out = std::make_unique<PendingOutput>(a.get(name), a.flag("--overwrite"));
+  }
   int sr = 0, sc = 0, tr = 0, tc = 0;
   std::vector<float> s = read_single_band(a.positional()[0], sr, sc);
   std::vector<float> t = read_single_band(a.positional()[1], tr, tc);
@@ -120,8 +130,8 @@ int cmd_evaluate(const Argv &argv) {
   const std::vector<int8_t> labels = truth_labels(t);
   const RocReport r = roc_report(s, labels);
   const std::vector<CalPoint> cal = calibrated(a.positional()[0]) ? calibration(s, labels) : std::vector<CalPoint>{};
-  if (a.has("--roc")) write_roc_csv(a.get("--roc"), r);
-  if (a.has("--plot")) write_svg(a.get("--plot"), r, cal);
+  if (roc) write_roc_csv(roc->temp(), r), roc->commit();
+  if (plot) write_svg(plot->temp(), r, cal), plot->commit();
   if (a.flag("--json")) {
     std::printf(
         "{\"auc_df\": %.6f, \"auc_dtau\": %.6f, \"auc_ftau\": %.6f, \"td\": %.6f, \"bs\": %.6f, \"snpr\": %.6f, "

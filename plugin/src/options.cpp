@@ -50,7 +50,7 @@ std::vector<OptionDef> build() {
   add({"-co", "", T::Text, R::None, "NAME=VALUE", "", {}, 0, 0, "GDAL creation option of the outputs", kWriters, false, true,
        true});
   add({"--overwrite", "", T::Flag, R::None, "", "", {}, 0, 0, "replace existing outputs",
-       {"detect", "train", "apply", "rx", "synth"}, false, false, true});
+       {"detect", "train", "apply", "rx", "evaluate", "synth"}, false, false, true});
   add({"-q", "--quiet", T::Flag, R::None, "", "", {}, 0, 0, "no progress output, no GDAL warnings",
        {"detect", "train", "apply", "rx", "evaluate", "synth"}, false, false, true});
   add({"--verbose", "", T::Flag, R::None, "", "", {}, 0, 0, "print the training loss", kTrainers, true, false, true});

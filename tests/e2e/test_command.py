@@ -48,6 +48,13 @@ class Evaluate(unittest.TestCase):
         self.assertTrue(os.path.getsize(os.path.join(d, "roc.svg")) > 100)
         with open(os.path.join(d, "roc.csv")) as f:
             self.assertEqual(f.readline().strip(), "tau,pd,pf")
+        # its files follow the rule of every output: refused if they exist, unless --overwrite
+        again = ("evaluate", os.path.join(d, "s.tif"), os.path.join(d, "t.tif"), "--roc", os.path.join(d, "roc.csv"))
+        code, _, se = run(*again)
+        self.assertEqual(code, 1)
+        self.assertIn("--overwrite", se)
+        self.assertEqual(run(*again, "--overwrite")[0], 0)
+        self.assertEqual([f for f in os.listdir(d) if ".tmp" in f], [])
         return json.loads(so)
 
     def test_reference_case_1(self):

@@ -185,8 +185,7 @@ class CommandAlgorithm(Named):
             else:
                 outputs[name] = self.parameterAsFileOutput(parameters, name, context)
                 args.append(outputs[name])
-        if self.command != "evaluate":
-            args.append("--overwrite")  # QGIS asked for the path; the command still writes via temp + rename
+        args.append("--overwrite")  # QGIS asked for the path; the command still writes via temp + rename
         for o in self.options():
             name, kind, role, value = o["qgis_name"], o["type"], o.get("role", ""), parameters.get(o["qgis_name"])
             if value is None or value == "":
