@@ -4,9 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <sstream>
-
 
 #include "args.h"
 #include "bs3l/bs3lnet.h"

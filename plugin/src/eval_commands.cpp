@@ -117,8 +117,7 @@ int cmd_evaluate(const Argv &argv) {
   std::unique_ptr<PendingOutput> roc, plot;
   for (auto [name, out] : {std::pair{"--roc", &roc}, std::pair{"--plot", &plot}}) {
     if (!a.has(name)) continue;
-    for (const std::string &in : a.positional())
-      if (in == a.get(name)) throw Error("output '" + in + "' is the same file as an input");
+    check_output_path(a.get(name), a.flag("--overwrite"), a.positional());
     *out = std::make_unique<PendingOutput>(a.get(name), a.flag("--overwrite"));
   }
   int sr = 0, sc = 0, tr = 0, tc = 0;

@@ -28,6 +28,20 @@ void replace_in_file(const fs::path &path, const std::string &from, const std::s
 
 }  // namespace
 
+void check_output_path(const std::string &path, bool overwrite, const std::vector<std::string> &inputs) {
+  if (path.empty()) throw Error("no output file given");
+  const fs::path p(path);
+  std::error_code ec;
+  for (const std::string &in : inputs)
+    if (!in.empty() && (in == path || (fs::exists(in, ec) && fs::equivalent(in, path, ec))))
+      throw Error("output '" + path + "' is the same file as input '" + in + "'");
+  if (fs::exists(p, ec) && !overwrite) throw Error("'" + path + "' exists; use --overwrite to replace it");
+  if (fs::is_directory(p, ec)) throw Error("'" + path + "' is a directory");
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) throw Error("output folder '" + dir.string() + "' does not exist");
+  if (access(dir.c_str(), W_OK) != 0) throw Error("output folder '" + dir.string() + "' is not writable");
+}
+
 PendingOutput::PendingOutput(const std::string &path, bool overwrite) : path_(path) {
   const fs::path target(path);
   std::error_code ec;

@@ -8,6 +8,10 @@
 
 namespace bs3l::app {
 
+// Before any work: `path` names a file (not a directory, none of `inputs`) in
+// a writable folder, and exists only if `overwrite`.
+void check_output_path(const std::string &path, bool overwrite, const std::vector<std::string> &inputs);
+
 class PendingOutput {
  public:
   PendingOutput(const std::string &path, bool overwrite);

@@ -214,9 +214,10 @@ int write_polygons(const std::string &path, const Raster &in, const std::vector<
     if (ll) {
       o.SetField("lon", lon);
       o.SetField("lat", lat);
-      std::unique_ptr<OGRPolygon> g(geom->toPolygon()->clone());
-      if (map_vertices(*g, [&](double &px, double &py) { return lonlat(px, py, px, py); }))
-        o.SetField("area_m2", area_m2(*g, lon, lat));
+      // Without a geotransform the placed polygon is in lon/lat already.
+      std::unique_ptr<OGRPolygon> g(affine ? geom->toPolygon()->clone() : nullptr);
+      if (!g || map_vertices(*g, [&](double &px, double &py) { return lonlat(px, py, px, py); }))
+        o.SetField("area_m2", area_m2(g ? *g : *placed, lon, lat));
     }
     if (layer->CreateFeature(&o) != OGRERR_NONE) throw Error("cannot write a feature to '" + path + "'");
     ++count;

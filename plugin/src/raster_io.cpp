@@ -1,12 +1,9 @@
 #include "raster_io.h"
 
-#include "output_file.h"
-
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -19,6 +16,8 @@
 #include <limits>
 #include <memory>
 #include <sstream>
+
+#include "output_file.h"
 
 namespace fs = std::filesystem;
 
@@ -53,6 +52,12 @@ static void check_raw_size(GDALDataset &d, const std::string &path) {
                 " bytes but its header describes " + std::to_string(last));
 }
 
+CPLStringList string_list(const std::vector<std::string> &items) {
+  CPLStringList list;
+  for (const std::string &s : items) list.AddString(s.c_str());
+  return list;
+}
+
 DatasetPtr open(const std::string &path, const std::vector<std::string> &open_options = {}) {
   CPLErrorReset();
   if (!path.empty() && path.rfind("/vsi", 0) != 0 && path.find(':') == std::string::npos) {
@@ -60,8 +65,7 @@ DatasetPtr open(const std::string &path, const std::vector<std::string> &open_op
     if (!fs::exists(path, ec)) throw Error("'" + path + "' does not exist");
     if (fs::is_directory(path, ec)) throw Error("'" + path + "' is a directory, not a raster");
   }
-  CPLStringList oo;
-  for (const std::string &o : open_options) oo.AddString(o.c_str());
+  CPLStringList oo = string_list(open_options);
   CPLPushErrorHandler(CPLQuietErrorHandler);
   GDALDataset *d = GDALDataset::Open(path.c_str(), GDAL_OF_RASTER, nullptr, oo.List());
   CPLPopErrorHandler();
@@ -345,17 +349,7 @@ std::string companion_truth(const std::string &path, std::string *why) {
 }
 
 void check_output(const std::string &path, const WriteOptions &o, const std::vector<std::string> &inputs) {
-  if (path.empty()) throw Error("no output file given");
-  const fs::path p(path);
-  std::error_code ec;
-  for (const std::string &in : inputs)
-    if (!in.empty() && (in == path || (fs::exists(in, ec) && fs::equivalent(in, path, ec))))
-      throw Error("output '" + path + "' is the same file as input '" + in + "'");
-  if (fs::exists(p, ec) && !o.overwrite) throw Error("'" + path + "' exists; use --overwrite to replace it");
-  if (fs::is_directory(p, ec)) throw Error("'" + path + "' is a directory");
-  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir, ec)) throw Error("output folder '" + dir.string() + "' does not exist");
-  if (access(dir.c_str(), W_OK) != 0) throw Error("output folder '" + dir.string() + "' is not writable");
+  check_output_path(path, o.overwrite, inputs);
   const std::string fmt = o.format.empty() ? guess_driver(path) : o.format;
   GDALDriver *drv = GetGDALDriverManager()->GetDriverByName(fmt.c_str());
   if (!drv) throw Error("unknown output format '" + fmt + "'");
@@ -367,11 +361,7 @@ void apply_georef(GDALDataset &d, const Georef &geo) {
   if (geo.has_transform) d.SetGeoTransform(const_cast<double *>(geo.transform));
   if (geo.srs) d.SetSpatialRef(geo.srs.get());
   for (auto [domain, items] : {std::pair{"RPC", &geo.rpc}, std::pair{"GEOLOCATION", &geo.geolocation}})
-    if (!items->empty()) {
-      CPLStringList list;
-      for (const std::string &s : *items) list.AddString(s.c_str());
-      d.SetMetadata(list.List(), domain);
-    }
+    if (!items->empty()) d.SetMetadata(string_list(*items).List(), domain);
   if (!geo.gcps.empty()) {
     std::vector<GDAL_GCP> g(geo.gcps.size());
     GDALInitGCPs(int(g.size()), g.data());
@@ -413,8 +403,7 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
     }
   }
   PendingOutput out(path, o.overwrite);
-  CPLStringList co;
-  for (const std::string &c : o.creation_options) co.AddString(c.c_str());
+  CPLStringList co = string_list(o.creation_options);
   bool quiet = o.quiet;
   CPLErrorReset();
   GDALDataset *outp = drv->CreateCopy(out.temp().c_str(), m.get(), FALSE, co.List(), progress_cb, &quiet);
@@ -422,11 +411,7 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
   if (outp) {
     // CreateCopy leaves the GEOLOCATION domain behind; it then goes to the
     // output's own metadata (an .aux.xml where the format has no place for it).
-    if (!geo.geolocation.empty()) {
-      CPLStringList list;
-      for (const std::string &kv : geo.geolocation) list.AddString(kv.c_str());
-      outp->SetMetadata(list.List(), "GEOLOCATION");
-    }
+    if (!geo.geolocation.empty()) outp->SetMetadata(string_list(geo.geolocation).List(), "GEOLOCATION");
     char **list = outp->GetFileList();
     for (char **f = list; f && *f; ++f) out.also(*f);
     CSLDestroy(list);
