@@ -87,6 +87,18 @@ std::vector<double> tail_pfa(const std::vector<double> &score, const TailFit &fi
   return p;
 }
 
+Calibration::Calibration(const std::vector<double> &sample, Tail tail, double lo, double hi)
+    : sorted(sorted_finite(sample)), fit(fit_tail(sample, tail, lo, hi)) {}
+
+double Calibration::pfa(double x) const {
+  if (!std::isfinite(x) || sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
+  if (fit.slope != 0 && x > fit.u)
+    return std::max(fit.p_u * std::exp(fit.slope * (t_of(fit.tail, x) - t_of(fit.tail, fit.u))), 1e-300);
+  const double n = double(sorted.size());
+  const double above = double(sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), x));
+  return std::max(above, 1.0) / n;  // beyond the sample's top: as rare as its top
+}
+
 std::vector<float> pfa_log10(const std::vector<float> &score, Tail tail, TailFit *fit) {
   const std::vector<double> s(score.begin(), score.end());
   const TailFit f = fit_tail(s, tail);

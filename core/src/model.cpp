@@ -108,6 +108,8 @@ std::string Model::tag(const std::string &key) const {
   auto it = impl_->tags.find(key);
   return it == impl_->tags.end() ? std::string() : it->second;
 }
+const ScoreReference &Model::reference() const { return impl_->reference; }
+void Model::set_reference(ScoreReference reference) { impl_->reference = std::move(reference); }
 
 // ---- devices and threads ------------------------------------------------
 
@@ -175,6 +177,46 @@ std::vector<float> tensor_vec(const torch::Tensor &t) {
   torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
+
+torch::Tensor dvec_tensor(const std::vector<double> &v) {
+  return torch::tensor(v.empty() ? std::vector<double>{0.0} : v, torch::kFloat64).slice(0, 0, int64_t(v.size()));
+}
+
+std::vector<double> tensor_dvec(const torch::Tensor &t) {
+  torch::Tensor c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+// The score reference and nodata fill, as buffers (absent in older files).
+void write_reference(torch::serialize::OutputArchive &a, const Model::Impl &m) {
+  const ScoreReference &r = m.reference;
+  a.write("bs3l_fill", vec_tensor(m.fill), true);
+  a.write("bs3l_ref_weight", dvec_tensor(r.band_weight), true);
+  a.write("bs3l_ref_rx_mean", dvec_tensor(r.rx_mean), true);
+  a.write("bs3l_ref_rx_inverse", dvec_tensor(r.rx_inverse), true);
+  a.write("bs3l_ref_mse", dvec_tensor(r.mse), true);
+  a.write("bs3l_ref_scaled", dvec_tensor(r.scaled), true);
+  a.write("bs3l_ref_rx", dvec_tensor(r.rx), true);
+}
+
+void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std::string &path) {
+  torch::Tensor t;
+  if (!a.try_read("bs3l_fill", t, true)) return;  // an older file
+  m.fill = tensor_vec(t);
+  ScoreReference &r = m.reference;
+  std::vector<double> *parts[] = {&r.band_weight, &r.rx_mean, &r.rx_inverse, &r.mse, &r.scaled, &r.rx};
+  const char *names[] = {"bs3l_ref_weight", "bs3l_ref_rx_mean", "bs3l_ref_rx_inverse", "bs3l_ref_mse", "bs3l_ref_scaled", "bs3l_ref_rx"};
+  for (int k = 0; k < 6; ++k) {
+    torch::Tensor v;  // fresh: read() into a defined tensor keeps that tensor's dtype
+    a.read(names[k], v, true);
+    *parts[k] = tensor_dvec(v);
+  }
+  const size_t B = size_t(m.config.bands);
+  const bool ok = m.fill.size() == B && (r.empty() || (r.band_weight.size() == B && r.rx_mean.size() == B &&
+                                                       r.rx_inverse.size() == B * B && r.mse.size() == r.scaled.size() &&
+                                                       r.mse.size() == r.rx.size()));
+  if (!ok) throw Error("'" + path + "' is damaged (its score reference does not match its header)");
+}
 }  // namespace
 
 void save_model(const Model &model, const std::string &path) {
@@ -188,6 +230,7 @@ void save_model(const Model &model, const std::string &path) {
     archive.write("bs3l_meta", c10::IValue(meta_string(m)));
     archive.write("bs3l_offset", vec_tensor(m.scaling.offset), /*is_buffer=*/true);
     archive.write("bs3l_scale", vec_tensor(m.scaling.scale), true);
+    write_reference(archive, m);
     archive.save_to(path);
   } catch (const c10::Error &e) {
     throw Error("cannot write model '" + path + "'");
@@ -228,6 +271,7 @@ Model load_model(const std::string &path, const std::string &device) {
     archive.read("bs3l_scale", scale, true);
     m.scaling.offset = tensor_vec(offset);
     m.scaling.scale = tensor_vec(scale);
+    read_reference(archive, m, path);
     m.net->load(archive);
   } catch (const c10::Error &) {
     throw Error("'" + path + "' is damaged (weights do not match its header)");

@@ -16,6 +16,8 @@ struct Model::Impl {
   torch::Device device{torch::kCPU};
   double final_loss = 0;
   std::map<std::string, std::string> tags;
+  ScoreReference reference;
+  std::vector<float> fill;  // the training scene's valid band means, scaled: nodata's stand-in
 };
 
 }  // namespace bs3l

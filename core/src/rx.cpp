@@ -11,43 +11,68 @@ namespace bs3l {
 
 using torch::indexing::Slice;
 
-std::vector<float> rx_global(const Cube &cube) {
-  check_cube(cube, 1);
-  torch::NoGradGuard guard;
+namespace {
+
+// Valid pixels in chunks of columns, so a large scene never needs a full
+// double copy: fn(p0, p1, x [n,B] double, keep [n] bool).
+template <class Fn>
+void for_chunks(const Cube &cube, Fn &&fn) {
   const int64_t B = cube.bands, P = int64_t(cube.pixels()), chunk = 65536;
   torch::Tensor all = torch::from_blob(const_cast<float *>(cube.data.data()), {B, P});
   torch::Tensor valid = torch::from_blob(const_cast<uint8_t *>(cube.valid.data()), {cube.valid.empty() ? 0 : P},
                                          torch::kUInt8);
+  for (int64_t p0 = 0; p0 < P; p0 += chunk) {
+    const int64_t p1 = std::min(P, p0 + chunk);
+    torch::Tensor x = all.slice(1, p0, p1).to(torch::kFloat64).t();
+    torch::Tensor keep = cube.valid.empty() ? torch::ones({p1 - p0}, torch::kBool) : valid.slice(0, p0, p1).to(torch::kBool);
+    fn(p0, p1, x, keep);
+  }
+}
+
+torch::Tensor tensor_of(const std::vector<double> &v, std::vector<int64_t> shape) {
+  return torch::from_blob(const_cast<double *>(v.data()), shape, torch::kFloat64).clone();
+}
+
+}  // namespace
+
+RxBackground rx_fit(const Cube &cube) {
+  check_cube(cube, 1);
+  torch::NoGradGuard guard;
+  const int64_t B = cube.bands;
   auto dopt = torch::TensorOptions(torch::kFloat64);
-  // Valid pixels in chunks of columns, so a large scene never needs a full
-  // double copy: pass 1 sums, pass 2 centred scatter, pass 3 scores.
-  auto for_chunks = [&](auto &&fn) {
-    for (int64_t p0 = 0; p0 < P; p0 += chunk) {
-      const int64_t p1 = std::min(P, p0 + chunk);
-      torch::Tensor x = all.slice(1, p0, p1).to(torch::kFloat64).t();  // [n,B]
-      torch::Tensor keep = cube.valid.empty() ? torch::ones({p1 - p0}, torch::kBool) : valid.slice(0, p0, p1).to(torch::kBool);
-      fn(p0, p1, x, keep);
-    }
-  };
   torch::Tensor sum = torch::zeros({B}, dopt);
   int64_t n = 0;
-  for_chunks([&](int64_t, int64_t, const torch::Tensor &x, const torch::Tensor &keep) {
+  for_chunks(cube, [&](int64_t, int64_t, const torch::Tensor &x, const torch::Tensor &keep) {
     torch::Tensor v = x.index({keep});
     sum += v.sum(0);
     n += v.size(0);
   });
   const torch::Tensor mean = sum / double(n);
   torch::Tensor cov = torch::zeros({B, B}, dopt);
-  for_chunks([&](int64_t, int64_t, const torch::Tensor &x, const torch::Tensor &keep) {
+  for_chunks(cube, [&](int64_t, int64_t, const torch::Tensor &x, const torch::Tensor &keep) {
     torch::Tensor v = x.index({keep}) - mean;
     cov += v.t().mm(v);
   });
   cov /= double(std::max<int64_t>(1, n - 1));
   // Tolerance as MATLAB's pinv: max(size) * eps * largest singular value.
   const double rtol = double(B) * std::numeric_limits<double>::epsilon();
-  const torch::Tensor inv = torch::linalg_pinv(cov, rtol, /*hermitian=*/true);
-  std::vector<float> out(P, std::numeric_limits<float>::quiet_NaN());
-  for_chunks([&](int64_t p0, int64_t p1, const torch::Tensor &x, const torch::Tensor &keep) {
+  const torch::Tensor inv = torch::linalg_pinv(cov, rtol, /*hermitian=*/true).contiguous();
+  RxBackground bg;
+  bg.mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + B);
+  bg.inverse.assign(inv.data_ptr<double>(), inv.data_ptr<double>() + B * B);
+  return bg;
+}
+
+std::vector<float> rx_score(const Cube &cube, const RxBackground &bg) {
+  check_cube(cube, 1);
+  const int64_t B = cube.bands;
+  if (bg.mean.size() != size_t(B) || bg.inverse.size() != size_t(B * B))
+    throw Error("the RX background has " + std::to_string(bg.mean.size()) + " bands but the scene " +
+                std::to_string(B));
+  torch::NoGradGuard guard;
+  const torch::Tensor mean = tensor_of(bg.mean, {B}), inv = tensor_of(bg.inverse, {B, B});
+  std::vector<float> out(cube.pixels(), std::numeric_limits<float>::quiet_NaN());
+  for_chunks(cube, [&](int64_t p0, int64_t p1, const torch::Tensor &x, const torch::Tensor &keep) {
     torch::Tensor v = x - mean;
     torch::Tensor d = (v.mm(inv) * v).sum(1).to(torch::kFloat32).contiguous();
     const float *dp = d.data_ptr<float>();
@@ -57,6 +82,8 @@ std::vector<float> rx_global(const Cube &cube) {
   });
   return out;
 }
+
+std::vector<float> rx_global(const Cube &cube) { return rx_score(cube, rx_fit(cube)); }
 
 std::vector<float> rx_local(const Cube &cube, int inner, int outer) {
   check_cube(cube, 1);

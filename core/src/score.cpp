@@ -35,41 +35,66 @@ double median_in_place(std::vector<float> &v) {
   return m;
 }
 
-// 1.4826 x MAD of the valid values of one band (a Gaussian's standard
-// deviation, unmoved by the few anomalies). At most ~1M samples, evenly spaced.
-double robust_spread(const float *band, size_t n, const std::vector<uint8_t> &valid) {
-  const size_t stride = std::max<size_t>(1, n >> 20);
+// 1.4826 x MAD of one band over the sample pixels (a Gaussian's standard
+// deviation, unmoved by the few anomalies).
+double robust_spread(const float *band, const std::vector<size_t> &sample) {
   std::vector<float> v;
-  v.reserve(n / stride + 1);
-  for (size_t i = 0; i < n; i += stride)
-    if (valid.empty() || valid[i]) v.push_back(band[i]);
+  v.reserve(sample.size());
+  for (size_t i : sample) v.push_back(band[i]);
   if (v.empty()) return 0;
   const double med = median_in_place(v);
   for (float &x : v) x = float(std::fabs(x - med));
   return 1.4826 * median_in_place(v);
 }
 
+Calibration component(const std::vector<double> &sample, Tail tail) {
+  // 0.95-0.99 here (not the output's 0.90): the fused order then stays that
+  // of the rank sum below the 95th percentiles (AUC measured equal).
+  return Calibration(sample, tail, 0.95, 0.99);
+}
+
 }  // namespace
 
-std::vector<float> scaled_score(const std::vector<float> &residual, int bands, int rows, int cols,
-                                const std::vector<uint8_t> &valid) {
-  const size_t n = size_t(rows) * cols;
-  if (residual.size() != size_t(bands) * n || (!valid.empty() && valid.size() != n))
-    throw Error("residual and mask sizes do not match the scene");
-  std::vector<double> m(n, 0.0);
+std::vector<size_t> sample_pixels(size_t n, const std::vector<uint8_t> &valid) {
+  const size_t stride = std::max<size_t>(1, n >> 17);
+  std::vector<size_t> s;
+  s.reserve(n / stride + 1);
+  for (size_t i = 0; i < n; i += stride)
+    if (valid.empty() || valid[i]) s.push_back(i);
+  return s;
+}
+
+std::vector<double> band_weights(const std::vector<float> &residual, int bands, size_t n,
+                                 const std::vector<size_t> &sample) {
+  if (residual.size() != size_t(bands) * n) throw Error("residual size does not match the scene");
+  std::vector<double> w(bands, 0.0);
   int used = 0;
   for (int b = 0; b < bands; ++b) {
-    const float *r = residual.data() + size_t(b) * n;
-    const double s = robust_spread(r, n, valid);
-    if (!(s > 0)) continue;  // a band the network reproduces exactly carries no evidence
-    const double w = 1.0 / (s * s);
-    for (size_t i = 0; i < n; ++i) m[i] += w * double(r[i]) * r[i];
-    ++used;
+    const double s = robust_spread(residual.data() + size_t(b) * n, sample);
+    if (s > 0) w[b] = 1.0 / (s * s), ++used;  // a band the network reproduces exactly carries no evidence
   }
-  if (used) for (double &x : m) x /= used;
+  for (double &x : w) x /= std::max(used, 1);
+  return w;
+}
+
+void residual_energy(const float *r, int bands, size_t count, const std::vector<double> &w, float *mse,
+                     float *weighted) {
+  std::vector<double> a(count, 0.0), b(w.empty() ? 0 : count, 0.0);
+  for (int k = 0; k < bands; ++k) {
+    const float *rk = r + size_t(k) * count;
+    for (size_t i = 0; i < count; ++i) a[i] += double(rk[i]) * rk[i];
+    if (!w.empty() && w[k] != 0)
+      for (size_t i = 0; i < count; ++i) b[i] += w[k] * double(rk[i]) * rk[i];
+  }
+  for (size_t i = 0; i < count; ++i) mse[i] = float(a[i] / bands);
+  if (!w.empty())
+    for (size_t i = 0; i < count; ++i) weighted[i] = float(b[i]);
+}
+
+std::vector<float> with_neighbours(const std::vector<float> &m, int rows, int cols, const std::vector<uint8_t> &valid) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   auto ok = [&](size_t i) { return valid.empty() || valid[i]; };
-  std::vector<float> out(n, nan);
+  std::vector<float> out(size_t(rows) * cols, nan);
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c) {
       const size_t i = size_t(r) * cols + c;
@@ -81,20 +106,68 @@ std::vector<float> scaled_score(const std::vector<float> &residual, int bands, i
           const size_t j = size_t(y) * cols + x;
           if (ok(j)) sum += m[j], ++cnt;
         }
-      out[i] = float(m[i] + sum / cnt);
+      out[i] = float(double(m[i]) + sum / cnt);
     }
   return out;
 }
 
-std::vector<float> fuse(const std::vector<float> &scaled, const std::vector<float> &rx, double weight) {
+std::vector<float> scaled_score(const std::vector<float> &residual, int bands, int rows, int cols,
+                                const std::vector<uint8_t> &valid) {
+  const size_t n = size_t(rows) * cols;
+  if (residual.size() != size_t(bands) * n || (!valid.empty() && valid.size() != n))
+    throw Error("residual and mask sizes do not match the scene");
+  const std::vector<double> w = band_weights(residual, bands, n, sample_pixels(n, valid));
+  std::vector<float> mse(n), m(n);
+  residual_energy(residual.data(), bands, n, w, mse.data(), m.data());
+  return with_neighbours(m, rows, cols, valid);
+}
+
+namespace {
+
+std::vector<float> fuse_with(const Calibration &a, const Calibration &b, const std::vector<float> &scaled,
+                             const std::vector<float> &rx, double weight) {
   if (scaled.size() != rx.size()) throw Error("scores to fuse differ in size");
-  const std::vector<double> a(scaled.begin(), scaled.end()), b(rx.begin(), rx.end());
-  // 0.95-0.99 here (not the calibration's 0.90): the fused order then stays
-  // that of the rank sum below the 95th percentiles (AUC measured equal).
-  const std::vector<double> pa = tail_pfa(a, fit_tail(a, Tail::Exponential, 0.95, 0.99));
-  const std::vector<double> pb = tail_pfa(b, fit_tail(b, Tail::Power, 0.95, 0.99));
-  std::vector<float> out(a.size());
-  for (size_t i = 0; i < out.size(); ++i) out[i] = float(-std::log10(pa[i] + weight * pb[i]));  // NaN propagates
+  std::vector<float> out(scaled.size());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = float(-std::log10(a.pfa(scaled[i]) + weight * b.pfa(rx[i])));  // NaN propagates
+  return out;
+}
+
+std::vector<double> finite_of(const std::vector<float> &v) {
+  std::vector<double> d;
+  for (float x : v)
+    if (std::isfinite(x)) d.push_back(x);
+  return d;
+}
+
+}  // namespace
+
+std::vector<float> fuse(const std::vector<float> &scaled, const std::vector<float> &rx, double weight) {
+  return fuse_with(component(finite_of(scaled), Tail::Exponential), component(finite_of(rx), Tail::Power), scaled,
+                   rx, weight);
+}
+
+std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &mse,
+                             const std::vector<float> &scaled, const std::vector<float> &rx) {
+  switch (s) {
+    case Score::Mse: return mse;
+    case Score::Scaled: return scaled;
+    case Score::Fused:
+      return fuse_with(component(ref.scaled, Tail::Exponential), component(ref.rx, Tail::Power), scaled, rx,
+                       rx_weight);
+  }
+  return mse;
+}
+
+std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,
+                              TailFit *fit) {
+  const std::vector<float> sm(ref.mse.begin(), ref.mse.end()), ss(ref.scaled.begin(), ref.scaled.end()),
+      sr(ref.rx.begin(), ref.rx.end());
+  const std::vector<float> sample = raw_score(ref, s, rx_weight, sm, ss, sr);
+  const Calibration cal(std::vector<double>(sample.begin(), sample.end()), tail_of(s), 0.90, 0.99);
+  if (fit) *fit = cal.fit;
+  std::vector<float> out(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) out[i] = float(-std::log10(cal.pfa(raw[i])));  // NaN stays NaN
   return out;
 }
 

@@ -136,8 +136,8 @@ Model train(const Cube &cube, const TrainOptions &o) {
   m.net = BS3LNet(m.config);
   m.net->to(m.device);
   m.net->train();
-  const std::vector<float> fill = valid_means(cube, m.scaling);
-  torch::Tensor x = prepare_rows(cube, m.scaling, fill, 0, cube.rows, m.device);
+  m.fill = valid_means(cube, m.scaling);
+  torch::Tensor x = prepare_rows(cube, m.scaling, m.fill, 0, cube.rows, m.device);
   torch::Tensor valid = valid_mask(cube, m.device);
   m.final_loss = o.mode == TrainMode::Faithful ? train_faithful(m.net, x, valid, o) : train_fast(m.net, x, valid, o);
   m.net->eval();

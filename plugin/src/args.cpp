@@ -19,8 +19,13 @@ Args::Args(const std::string &command, const std::vector<std::string> &argv, con
       if (spec.flags.count(a)) {
         flags_.insert(name);
       } else if (spec.with_value.count(a)) {
-        if (i + 1 >= argv.size()) throw Error("option " + a + " needs a value");
-        values_[name].push_back(argv[++i]);
+        const auto k = spec.arity.find(a);
+        const size_t words = k == spec.arity.end() ? 1 : size_t(k->second);
+        if (i + words >= argv.size())
+          throw Error("option " + a + (words == 1 ? " needs a value" : " needs " + std::to_string(words) + " values"));
+        std::string v = argv[++i];
+        for (size_t w = 1; w < words; ++w) v += " " + argv[++i];
+        values_[name].push_back(v);
       } else {
         throw Error("unknown option " + a + " for '" + command + "' (see bs3lnet " + command + " --help)");
       }

@@ -12,6 +12,7 @@ struct ArgSpec {
   std::set<std::string> flags;       // e.g. "--overwrite", "-q"
   std::map<std::string, std::string> defaults;   // value when not given
   std::map<std::string, std::string> canonical;  // alias -> name ("--quiet" -> "-q")
+  std::map<std::string, int> arity;              // options taking several words (-srcwin: 4), joined by spaces
   int min_positional = 0, max_positional = 0;
 };
 

@@ -101,6 +101,23 @@ Scores in_units(std::vector<float> raw, bool pfa, Tail tail, const std::string &
   return s;
 }
 
+std::string raw_unit_of(Score s, double rx_weight);
+
+// The network's scores, calibrated (pfa) against the reference they were
+// measured with.
+Scores network_scores(const Detection &det, const DetectOptions &d, bool pfa) {
+  Scores s;
+  s.pfa = pfa, s.raw_unit = raw_unit_of(d.score, d.rx_weight);
+  if (!pfa) {
+    s.value = det.score;
+    return s;
+  }
+  TailFit fit;
+  s.value = calibrated(det.reference, d.score, d.rx_weight, det.score, &fit);
+  s.calibration = fit.describe();
+  return s;
+}
+
 std::string raw_unit_of(Score s, double rx_weight) {
   switch (s) {
     case Score::Mse: return "mean over bands of the squared residual, in the network's input units";
@@ -170,17 +187,20 @@ struct Truth {
 Truth load_truth(const Args &a, const std::string &given, const Raster &in) {
   Truth t;
   t.path = a.get("--truth");
-  if (t.path.empty()) {
+  const bool window = in.at.rows != in.scene_rows || in.at.cols != in.scene_cols;
+  if (t.path.empty() && !window) {  // a tile rarely holds both classes: only an explicit --truth
     std::string why;
     t.path = companion_truth(in.path.rfind("MATLAB:", 0) == 0 ? given : in.path, &why);
     if (!t.path.empty() && !quiet(a)) std::printf("Truth: %s (%s; --truth overrides)\n", t.path.c_str(), why.c_str());
   }
   if (t.path.empty()) return t;
   int rows = 0, cols = 0;
-  t.labels = truth_labels(read_single_band(t.path, rows, cols));
-  if (rows != in.cube.rows || cols != in.cube.cols)
-    throw Error("truth '" + t.path + "' is " + std::to_string(cols) + "x" + std::to_string(rows) + " but the scores are " +
-                std::to_string(in.cube.cols) + "x" + std::to_string(in.cube.rows));
+  const std::vector<int8_t> all = truth_labels(read_single_band(t.path, rows, cols));
+  if (rows != in.scene_rows || cols != in.scene_cols)
+    throw Error("truth '" + t.path + "' is " + std::to_string(cols) + "x" + std::to_string(rows) + " but the input is " +
+                std::to_string(in.scene_cols) + "x" + std::to_string(in.scene_rows));
+  for (int y = 0; y < in.at.rows; ++y)
+    for (int x = 0; x < in.at.cols; ++x) t.labels.push_back(all[size_t(y + in.at.row) * cols + x + in.at.col]);
   size_t pos = 0, neg = 0;  // among the pixels that will be scored
   for (size_t i = 0; i < t.labels.size(); ++i)
     if (in.cube.is_valid(i)) pos += t.labels[i] == 1, neg += t.labels[i] == 0;
@@ -198,6 +218,18 @@ void save_model_file(const Model &m, const std::string &path, bool overwrite) {
   PendingOutput pending(path, overwrite);
   save_model(m, pending.temp());
   pending.commit();
+}
+
+// Planes of a cube read at `at`, cut to the window `w` (scene pixels).
+std::vector<float> crop_planes(const std::vector<float> &v, int planes, const Window &at, const Window &w) {
+  std::vector<float> out;
+  out.reserve(size_t(planes) * w.rows * w.cols);
+  for (int p = 0; p < planes; ++p)
+    for (int y = w.row; y < w.row + w.rows; ++y) {
+      const float *row = v.data() + (size_t(p) * at.rows + (y - at.row)) * at.cols + (w.col - at.col);
+      out.insert(out.end(), row, row + w.cols);
+    }
+  return out;
 }
 
 void write_scores(const Args &a, const std::string &out, const Raster &in, const Scores &s, const std::string &method,
@@ -303,9 +335,12 @@ int cmd_detect(const Argv &argv) {
   Model m = train(r.cube, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
+  DetectOptions fit = d;
+  fit.refit = true;  // the reference is this scene's, and is saved with the model
+  Detection det = detect(m, r.cube, fit);
+  m.set_reference(det.reference);
   if (a.has("--save-model")) save_model_file(m, a.get("--save-model"), a.flag("--overwrite"));
-  Detection det = detect(m, r.cube, d);
-  const Scores s = in_units(det.score, pfa, tail_of(d.score), raw_unit_of(d.score, d.rx_weight));
+  const Scores s = network_scores(det, d, pfa);
   write_scores(a, out, r, s, "bs3lnet", describe(o) + " " + describe(d));
   write_extras(a, r, det, s);
   report_auc(truth, s.value);
@@ -321,6 +356,9 @@ int cmd_train(const Argv &argv) {
   Model m = train(r.cube, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
+  DetectOptions fit;
+  fit.refit = true, fit.score = Score::Mse;  // the reference holds every score's parts
+  m.set_reference(detect(m, r.cube, fit).reference);
   save_model_file(m, model_path, a.flag("--overwrite"));
   if (!quiet(a)) std::printf("Model written to %s\n", model_path.c_str());
   return 0;
@@ -335,20 +373,45 @@ int cmd_apply(const Argv &argv) {
   std::string notice;
   Model m = load_model(model_path, resolve_device(a.get("--device"), &notice));
   if (!notice.empty() && !quiet(a)) std::printf("%s\n", notice.c_str());
-  Raster r = load_input(a, in);
-  const Truth truth = load_truth(a, in, r);
+  const bool faithful = m.tag("parameters").find("mode=faithful") != std::string::npos;
+  DetectOptions d = detect_options(a, faithful);
+  const bool pfa = pfa_units(a, faithful);
+  d.refit = a.get("--stats") == "scene";
+  if (a.get("--stats") != "model" && !d.refit) throw Error("unknown --stats '" + a.get("--stats") + "' (use model or scene)");
+  if (!d.refit && m.reference().empty()) {
+    if (a.has("-srcwin")) throw Error("'" + model_path + "' has no saved score reference (an older file): retrain it to use -srcwin");
+    if (!quiet(a)) std::printf("The model file has no saved score reference (an older file): measuring against the input\n");
+    d.refit = true;
+  }
+  Raster r;
+  if (a.has("-srcwin")) {
+    if (d.refit) throw Error("-srcwin needs --stats model: a window is measured against the training scene");
+    ReadOptions ro = read_options(a);
+    raster_size(in, ro.open_options, d.scene_rows, d.scene_cols);
+    d.window = parse_srcwin(a.get("-srcwin"), d.scene_rows, d.scene_cols);
+    ro.region = d.cube_at = read_region(m, d, d.scene_rows, d.scene_cols, d.window);
+    if (!quiet(a)) std::printf("Reading %s (window %s and its halo)\n", in.c_str(), a.get("-srcwin").c_str());
+    r = read_raster(in, ro);
+  } else {
+    r = load_input(a, in);
+  }
   const std::string trained = m.tag("bands");
   if (r.cube.bands != m.config().bands)
     throw Error("the model was trained on " + std::to_string(m.config().bands) + " bands but the input gives " +
                 std::to_string(r.cube.bands) + " (use -b to select the same bands)");
   if (!trained.empty() && trained != join(r.band_index))
     throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
-  const bool faithful = m.tag("parameters").find("mode=faithful") != std::string::npos;
-  const DetectOptions d = detect_options(a, faithful);
-  const bool pfa = pfa_units(a, faithful);
   Detection det = detect(m, r.cube, d);
-  const Scores s = in_units(det.score, pfa, tail_of(d.score), raw_unit_of(d.score, d.rx_weight));
-  write_scores(a, out, r, s, "bs3lnet", "model=" + model_path + " " + m.tag("parameters") + " " + describe(d));
+  if (a.has("-srcwin")) {  // keep the window: scores, background and the raster they describe
+    det.score = crop_planes(det.score, 1, r.at, d.window);
+    if (!det.background.empty()) det.background = crop_planes(det.background, r.cube.bands, r.at, d.window);
+    r = crop(r, d.window);
+  }
+  const Truth truth = load_truth(a, in, r);
+  const Scores s = network_scores(det, d, pfa);
+  write_scores(a, out, r, s, "bs3lnet",
+               "model=" + model_path + " " + m.tag("parameters") + " " + describe(d) + " stats=" +
+                   (d.refit ? "scene" : "model") + (a.has("-srcwin") ? " srcwin=" + a.get("-srcwin") : ""));
   write_extras(a, r, det, s);
   report_auc(truth, s.value);
   return 0;

@@ -109,6 +109,19 @@ std::vector<OptionDef> build() {
        kScorers});
   add({"--rx-weight", "", T::Number, R::None, "W", num(d.rx_weight), {}, 0, 1e6, "fused: the weight w of the RX term",
        kScorers, true});
+  add({"--stats", "", T::Choice, R::None, "FROM", "model", {"model", "scene"}, 0, 0,
+       "what the scores are measured against: model = the training scene's residual spreads, RX background and "
+       "score distribution, saved with the model (any window of any scene scores as within the whole; one scale "
+       "for a whole campaign); scene = refitted on INPUT as detect does (whole inputs only)",
+       {"apply"}, true});
+  {
+    OptionDef w{"-srcwin", "", T::Text, R::None, "XOFF YOFF XSIZE YSIZE", "", {}, 0, 0,
+                "score and write only this window (pixels, as gdal_translate), georeferenced; its halo is read from "
+                "around it, so tiles mosaicked with gdalbuildvrt equal the whole-scene output",
+                {"apply"}, false, false, true};
+    w.words = 4;
+    add(w);
+  }
   add({"--units", "", T::Choice, R::None, "UNITS", "pfa", {"pfa", "raw"}, 0, 0,
        "pfa (raw with --mode faithful): -log10 of the estimated probability that a background pixel scores at least "
        "as high, fitted on the scene itself (2 = 1 in 100, 3 = 1 in 1000 background pixels, in every scene); raw: "
@@ -256,6 +269,7 @@ ArgSpec spec_of(const std::string &command) {
       (o->type == Type::Flag ? s.flags : s.with_value).insert(n);
       if (o->type != Type::Flag && !o->fallback.empty()) s.defaults[n] = o->fallback;
       if (!o->alias.empty()) s.canonical[n] = o->name;
+      if (o->words > 1) s.arity[n] = o->words;
     }
   }
   if (const CommandDef *c = find_command(command)) s.min_positional = s.max_positional = int(c->positionals.size());
@@ -319,6 +333,7 @@ std::string json_usage(const std::string &command) {
     first = false;
     if (!o->alias.empty()) j << ", \"aliases\": [" << json_string(o->alias) << "]";
     j << ", \"type\": " << json_string(type_name(o->type));
+    if (o->words > 1) j << ", \"words\": " << o->words;
     if (o->role != Role::None) j << ", \"role\": " << json_string(role_name(o->role));
     if (!o->fallback.empty()) {
       if (o->type == Type::Int || o->type == Type::Number) j << ", \"default\": " << o->fallback;

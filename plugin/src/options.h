@@ -30,6 +30,7 @@ struct OptionDef {
   bool repeatable = false;
   bool shell_only = false;  // -q, --overwrite, -of/-co/-oo: not QGIS parameters
   std::string qgis_name;    // default: the name upper-cased, '-' -> '_'
+  int words = 1;            // values after the option (-srcwin: 4)
 };
 
 struct Positional {

@@ -138,12 +138,13 @@ int progress_cb(double f, const char *, void *quiet) {
 }
 
 // Reads band `b` as float; marks pixels GDAL's mask calls invalid.
-void read_band(GDALRasterBand *band, float *dst, std::vector<uint8_t> &valid, int cols, int rows, bool &any_invalid) {
-  if (band->RasterIO(GF_Read, 0, 0, cols, rows, dst, cols, rows, GDT_Float32, 0, 0) != CE_None)
+void read_band(GDALRasterBand *band, float *dst, std::vector<uint8_t> &valid, const Window &w, bool &any_invalid) {
+  const int cols = w.cols, rows = w.rows;
+  if (band->RasterIO(GF_Read, w.col, w.row, cols, rows, dst, cols, rows, GDT_Float32, 0, 0) != CE_None)
     throw Error("cannot read band " + std::to_string(band->GetBand()) + last_gdal_error());
   if (band->GetMaskFlags() & GMF_ALL_VALID) return;
   std::vector<uint8_t> m(size_t(rows) * cols);
-  if (band->GetMaskBand()->RasterIO(GF_Read, 0, 0, cols, rows, m.data(), cols, rows, GDT_Byte, 0, 0) != CE_None)
+  if (band->GetMaskBand()->RasterIO(GF_Read, w.col, w.row, cols, rows, m.data(), cols, rows, GDT_Byte, 0, 0) != CE_None)
     throw Error("cannot read the nodata mask of band " + std::to_string(band->GetBand()) + last_gdal_error());
   for (size_t i = 0; i < m.size(); ++i)
     if (!m[i]) valid[i] = 0, any_invalid = true;
@@ -216,7 +217,13 @@ std::vector<int> parse_band_list(const std::string &spec, int count) {
 Raster read_raster(const std::string &path, const ReadOptions &o) {
   Raster r;
   DatasetPtr d = open_cube(path, r.path, o.open_options);
-  const int count = d->GetRasterCount(), rows = d->GetRasterYSize(), cols = d->GetRasterXSize();
+  const int count = d->GetRasterCount();
+  r.scene_rows = d->GetRasterYSize(), r.scene_cols = d->GetRasterXSize();
+  r.at = o.region.rows > 0 ? o.region : Window{0, 0, r.scene_rows, r.scene_cols};
+  if (r.at.row < 0 || r.at.col < 0 || r.at.cols < 1 || r.at.row + r.at.rows > r.scene_rows ||
+      r.at.col + r.at.cols > r.scene_cols)
+    throw Error("the window lies outside the raster");
+  const int rows = r.at.rows, cols = r.at.cols;
   std::vector<int> bands;
   if (!o.bands.empty()) bands = parse_band_list(o.bands, count);
   else
@@ -251,7 +258,7 @@ Raster read_raster(const std::string &path, const ReadOptions &o) {
   bool quiet = o.quiet;
   for (size_t i = 0; i < bands.size(); ++i) {
     GDALRasterBand *band = d->GetRasterBand(bands[i]);
-    read_band(band, r.cube.data.data() + i * r.cube.pixels(), r.cube.valid, cols, rows, any_invalid);
+    read_band(band, r.cube.data.data() + i * r.cube.pixels(), r.cube.valid, r.at, any_invalid);
     int has_nodata = FALSE;
     const double nd = band->GetNoDataValue(&has_nodata);
     if (has_nodata) {
@@ -269,14 +276,17 @@ Raster read_raster(const std::string &path, const ReadOptions &o) {
   if (!o.mask.empty()) {
     int mr = 0, mc = 0;
     std::vector<float> m = read_single_band(o.mask, mr, mc);
-    if (mr != rows || mc != cols)
+    if (mr != r.scene_rows || mc != r.scene_cols)
       throw Error("mask '" + o.mask + "' is " + std::to_string(mc) + "x" + std::to_string(mr) + " but the input is " +
-                  std::to_string(cols) + "x" + std::to_string(rows));
-    for (size_t i = 0; i < m.size(); ++i)
-      if (!(m[i] != 0) || std::isnan(m[i])) r.cube.valid[i] = 0, any_invalid = true;
+                  std::to_string(r.scene_cols) + "x" + std::to_string(r.scene_rows));
+    for (int y = 0; y < rows; ++y)
+      for (int x = 0; x < cols; ++x) {
+        const float v = m[size_t(y + r.at.row) * mc + x + r.at.col];
+        if (!(v != 0) || std::isnan(v)) r.cube.valid[size_t(y) * cols + x] = 0, any_invalid = true;
+      }
   }
   if (!any_invalid) r.cube.valid.clear();
-  r.geo = georef_of(*d);
+  r.geo = shifted(georef_of(*d), r.at.col, r.at.row);
   return r;
 }
 
@@ -288,11 +298,68 @@ std::vector<float> read_single_band(const std::string &path, int &rows, int &col
   std::vector<float> v(size_t(rows) * cols);
   std::vector<uint8_t> valid(v.size(), 1);
   bool any = false;
-  read_band(d->GetRasterBand(1), v.data(), valid, cols, rows, any);
+  read_band(d->GetRasterBand(1), v.data(), valid, {0, 0, rows, cols}, any);
   for (size_t i = 0; i < v.size(); ++i)
     if (!valid[i]) v[i] = std::numeric_limits<float>::quiet_NaN();
   if (geo) *geo = georef_of(*d);
   return v;
+}
+
+void raster_size(const std::string &path, const std::vector<std::string> &open_options, int &rows, int &cols) {
+  std::string resolved;
+  DatasetPtr d = open_cube(path, resolved, open_options);
+  rows = d->GetRasterYSize(), cols = d->GetRasterXSize();
+}
+
+Georef shifted(const Georef &geo, int col, int row) {
+  Georef g = geo;
+  if (col == 0 && row == 0) return g;
+  double *t = g.transform;
+  t[0] += col * t[1] + row * t[2], t[3] += col * t[4] + row * t[5];
+  for (Gcp &p : g.gcps) p.pixel -= col, p.line -= row;
+  // RPC and geolocation arrays count pixels from an offset: move it.
+  auto move = [](std::vector<std::string> &items, const char *key, int by) {
+    for (std::string &kv : items)
+      if (kv.rfind(std::string(key) + "=", 0) == 0) {
+        char text[64];
+        std::snprintf(text, sizeof(text), "%s=%.17g", key, std::atof(kv.c_str() + std::strlen(key) + 1) - by);
+        kv = text;
+      }
+  };
+  move(g.rpc, "LINE_OFF", row), move(g.rpc, "SAMP_OFF", col);
+  move(g.geolocation, "PIXEL_OFFSET", col), move(g.geolocation, "LINE_OFFSET", row);
+  return g;
+}
+
+Raster crop(const Raster &r, const Window &w) {
+  const int dr = w.row - r.at.row, dc = w.col - r.at.col;
+  if (dr < 0 || dc < 0 || dr + w.rows > r.at.rows || dc + w.cols > r.at.cols) throw Error("crop outside the raster read");
+  Raster c = r;
+  c.cube = Cube(r.cube.bands, w.rows, w.cols);
+  for (int b = 0; b < r.cube.bands; ++b)
+    for (int y = 0; y < w.rows; ++y)
+      for (int x = 0; x < w.cols; ++x) c.cube.at(b, y, x) = r.cube.at(b, y + dr, x + dc);
+  if (!r.cube.valid.empty()) {
+    c.cube.valid.resize(c.cube.pixels());
+    for (int y = 0; y < w.rows; ++y)
+      for (int x = 0; x < w.cols; ++x)
+        c.cube.valid[size_t(y) * w.cols + x] = r.cube.valid[size_t(y + dr) * r.cube.cols + x + dc];
+  }
+  c.geo = shifted(r.geo, dc, dr);
+  c.at = w;
+  return c;
+}
+
+Window parse_srcwin(const std::string &text, int rows, int cols) {
+  Window w;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%d %d %d %d %c", &w.col, &w.row, &w.cols, &w.rows, &extra) != 4)
+    throw Error("-srcwin wants four integers: XOFF YOFF XSIZE YSIZE");
+  if (w.cols < 1 || w.rows < 1) throw Error("-srcwin sizes must be at least 1");
+  if (w.col < 0 || w.row < 0 || w.col + w.cols > cols || w.row + w.rows > rows)
+    throw Error("-srcwin " + text + " lies outside the " + std::to_string(cols) + "x" + std::to_string(rows) +
+                " raster");
+  return w;
 }
 
 std::vector<int8_t> truth_labels(const std::vector<float> &truth) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bs3l/bs3lnet.h"
 #include "bs3l/cube.h"
 
 class GDALDataset;
@@ -36,6 +37,7 @@ struct ReadOptions {
   std::string mask;    // raster; 0 = exclude
   std::vector<std::string> open_options;  // GDAL -oo NAME=VALUE
   bool quiet = false;
+  Window region;  // the part to read; rows 0 = the whole raster
 };
 
 struct Raster {
@@ -48,7 +50,21 @@ struct Raster {
   int dropped_bad_bands = 0;
   std::vector<int> bad_bands;       // 1-based source bands marked bad by a bbl list
   std::vector<std::string> nodata;  // distinct nodata values of the kept bands, as text
+  int scene_rows = 0, scene_cols = 0;  // the whole raster
+  Window at;                           // what `cube` and `geo` cover of it
 };
+
+// The size of the cube `path` names (a .mat file resolves as in read_raster).
+void raster_size(const std::string &path, const std::vector<std::string> &open_options, int &rows, int &cols);
+
+// `geo` for the grid starting at pixel (col, row) of the original.
+Georef shifted(const Georef &geo, int col, int row);
+
+// The part `w` (in scene pixels, inside r.at) of a raster read.
+Raster crop(const Raster &r, const Window &w);
+
+// Parses "XOFF YOFF XSIZE YSIZE" (-srcwin) and checks it against the raster.
+Window parse_srcwin(const std::string &text, int rows, int cols);
 
 // Opens `path` (a .mat file with several variables resolves to its 3-D cube).
 Raster read_raster(const std::string &path, const ReadOptions &options);

@@ -198,6 +198,74 @@ TEST(Model, SaveLoadRoundTrip) {
   EXPECT_THROW(detect(m, other), Error);  // band mismatch
 }
 
+// The score reference (band spreads, RX background, score samples) travels
+// with the model: a loaded model scores the training scene as detect() did.
+TEST(Model, SaveLoadKeepsTheScoreReference) {
+  Cube c = synthetic(5, 20, 24);
+  Model m = train(c, quick(10));
+  Detection fitted = detect(m, c);  // a fresh model: measured against this scene
+  ASSERT_FALSE(fitted.reference.empty());
+  m.set_reference(fitted.reference);
+  const std::string path = (std::filesystem::temp_directory_path() / "bs3l_reference.pt").string();
+  save_model(m, path);
+  Model back = load_model(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(back.reference().band_weight, fitted.reference.band_weight);
+  EXPECT_EQ(back.reference().rx_inverse, fitted.reference.rx_inverse);
+  EXPECT_EQ(back.reference().scaled, fitted.reference.scaled);
+  expect_same_scores(detect(back, c).score, fitted.score);
+  // Another scene is measured against the training scene unless refitted.
+  Cube other = synthetic(5, 20, 24, nullptr, 99);
+  DetectOptions refit;
+  refit.refit = true;
+  EXPECT_NE(detect(back, other).score, detect(back, other, refit).score);
+}
+
+// A window read with read_region() and placed in its scene scores exactly
+// as within the whole scene (same tile grid, halo, reference), nodata too.
+TEST(Detect, WindowScoresAsWithinTheWholeScene) {
+  Cube c = synthetic(6, 37, 45);
+  c.valid.assign(c.pixels(), 1);
+  c.valid[size_t(12) * 45 + 20] = 0;
+  Model m = train(c, quick(5));
+  m.set_reference(detect(m, c).reference);
+  DetectOptions o;
+  o.tile = 13;
+  const std::vector<float> whole = detect(m, c, o).score;
+  for (Window w : {Window{5, 7, 10, 11}, Window{0, 0, 37, 45}, Window{20, 30, 17, 15}, Window{36, 44, 1, 1},
+                   Window{11, 19, 3, 3}}) {
+    const Window at = read_region(m, o, 37, 45, w);
+    Cube part(6, at.rows, at.cols);
+    part.valid.resize(part.pixels());
+    for (int y = 0; y < at.rows; ++y)
+      for (int x = 0; x < at.cols; ++x) {
+        for (int b = 0; b < 6; ++b) part.at(b, y, x) = c.at(b, y + at.row, x + at.col);
+        part.valid[size_t(y) * at.cols + x] = c.valid[size_t(y + at.row) * 45 + x + at.col];
+      }
+    DetectOptions p = o;
+    p.scene_rows = 37, p.scene_cols = 45, p.cube_at = at, p.window = w;
+    const std::vector<float> s = detect(m, part, p).score;
+    for (int y = 0; y < at.rows; ++y)
+      for (int x = 0; x < at.cols; ++x) {
+        const float v = s[size_t(y) * at.cols + x], ref = whole[size_t(y + at.row) * 45 + x + at.col];
+        const bool inside = y + at.row >= w.row && y + at.row < w.row + w.rows && x + at.col >= w.col &&
+                            x + at.col < w.col + w.cols;
+        if (!inside || std::isnan(ref)) {
+          ASSERT_TRUE(std::isnan(v)) << "window " << w.row << "," << w.col << " px " << y << "," << x;
+        } else if (on_cuda()) {
+          ASSERT_NEAR(v, ref, 1e-3 * std::abs(ref)) << "window " << w.row << "," << w.col;
+        } else {
+          ASSERT_EQ(v, ref) << "window " << w.row << "," << w.col << " px " << y << "," << x;
+        }
+      }
+    DetectOptions wrong = p;
+    wrong.cube_at.row += 1;  // not where the cube is
+    if (at.row + at.rows < 37) EXPECT_THROW(detect(m, part, wrong), Error);
+  }
+  DetectOptions outside = o;
+  EXPECT_THROW(read_region(m, outside, 37, 45, Window{30, 40, 10, 10}), Error);
+}
+
 TEST(Rx, FindsTheOutlier) {
   Cube c = synthetic(6, 30, 30, nullptr, 3);
   for (int b = 0; b < 6; ++b) c.at(b, 10, 12) = 0.2f + 0.1f * (b % 3);

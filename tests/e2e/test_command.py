@@ -128,6 +128,47 @@ class Rasters(unittest.TestCase):
                                  score, "--overwrite")[0], 0)
             np.testing.assert_array_equal(read(p("d.tif"))[0], read(p("e.tif"))[0])
 
+    def test_srcwin_tiles_mosaic_to_the_whole_scene(self):
+        # A scene larger than the 256-pixel detection grid, cut into windows
+        # that do not follow it: each window reads its halo from around it.
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube(seed=3, rows=300, cols=270), gt=(500000, 10, 0, 4000000, 0, -10))
+        self.assertEqual(run("train", p("in.tif"), p("m.pt"), *FAST, "--threads", "2")[0], 0)
+        code, _, se = run("apply", p("m.pt"), p("in.tif"), p("whole.tif"), "-q", "--threads", "2")
+        self.assertEqual(code, 0, se)
+        tiles = []
+        for x, y, w, h in [(0, 0, 130, 170), (130, 0, 140, 170), (0, 170, 130, 130), (130, 170, 140, 130)]:
+            tiles.append(p("t_%d_%d.tif" % (x, y)))
+            code, _, se = run("apply", p("m.pt"), p("in.tif"), tiles[-1], "-srcwin", x, y, w, h, "-q", "--threads", "2")
+            self.assertEqual(code, 0, se)
+            _, _, ds = read(tiles[-1])
+            self.assertEqual((ds.RasterXSize, ds.RasterYSize), (w, h))
+            self.assertEqual(ds.GetGeoTransform(), (500000 + 10 * x, 10, 0, 4000000 - 10 * y, 0, -10))
+            ds = None
+        gdal.BuildVRT(p("mosaic.vrt"), tiles).FlushCache()
+        whole, _, wd = read(p("whole.tif"))
+        mosaic, _, md = read(p("mosaic.vrt"))
+        self.assertEqual(md.GetGeoTransform(), wd.GetGeoTransform())
+        np.testing.assert_array_equal(mosaic, whole)
+
+    def test_stats_model_or_scene(self):
+        # The model's reference scores another scene on the training scene's
+        # scale; --stats scene refits on the input (as detect does).
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("a.tif"), small_cube(seed=1))
+        write_cube(p("b.tif"), 1.5 * small_cube(seed=2))
+        self.assertEqual(run("detect", p("b.tif"), p("detect_b.tif"), *FAST, "--threads", "1", "--units", "raw")[0], 0)
+        self.assertEqual(run("train", p("a.tif"), p("m.pt"), *FAST, "--threads", "1")[0], 0)
+        for stats in ("model", "scene"):
+            code, _, se = run("apply", p("m.pt"), p("b.tif"), p(stats + ".tif"), "-q", "--threads", "1", "--stats",
+                              stats, "--units", "raw")
+            self.assertEqual(code, 0, se)
+        model, scene = read(p("model.tif"))[0], read(p("scene.tif"))[0]
+        self.assertFalse(np.array_equal(model, scene))
+        self.assertIn("stats=scene", read(p("scene.tif"))[2].GetMetadataItem("BS3LNET_PARAMETERS"))
+
     def test_rx_and_extras(self):
         d = tmpdir()
         write_cube(os.path.join(d, "in.tif"), small_cube())
@@ -433,7 +474,8 @@ class Options(unittest.TestCase):
                     continue
                 # the parser takes each option with a value (and refuses a missing one)
                 code, _, se = run(cmd, o["name"])
-                self.assertIn("needs a value", se, (cmd, o["name"]))
+                self.assertIn("needs a value" if o.get("words", 1) == 1 else "needs %d values" % o["words"], se,
+                              (cmd, o["name"]))
             code, _, se = run(cmd, "--no-such-option")
             self.assertIn("unknown option --no-such-option", se)
         detect = {o["name"]: o for o in json.loads(run("detect", "--json-usage")[1])["options"]}
@@ -686,8 +728,8 @@ class BadInput(unittest.TestCase):
     def test_bad_truth_leaves_no_output(self):
         t = os.path.join(self.d, "t5.tif")
         write_cube(t, np.zeros((1, 5, 5), np.float32))
-        self.expect_error(["detect", self.good, self.out(), *FAST, "--truth", t], "but the scores are", self.out())
-        self.expect_error(["rx", self.good, self.out(), "--truth", t], "but the scores are", self.out())
+        self.expect_error(["detect", self.good, self.out(), *FAST, "--truth", t], "but the input is", self.out())
+        self.expect_error(["rx", self.good, self.out(), "--truth", t], "but the input is", self.out())
         empty = os.path.join(self.d, "t0.tif")
         write_cube(empty, np.zeros((1, 24, 30), np.float32))
         self.expect_error(["detect", self.good, self.out(), *FAST, "--truth", empty], "needs both anomaly", self.out())
@@ -706,6 +748,16 @@ class BadInput(unittest.TestCase):
         other = os.path.join(self.d, "other.tif")
         write_cube(other, small_cube(bands=4))
         self.expect_error(["apply", m, other, self.out()], "trained on 6 bands", self.out())
+
+    def test_bad_windows(self):
+        m = os.path.join(self.d, "win.pt")
+        self.assertEqual(run("train", self.good, m, *FAST)[0], 0)
+        self.expect_error(["apply", m, self.good, self.out(), "-srcwin", "20", "0", "11", "10"], "lies outside", self.out())
+        self.expect_error(["apply", m, self.good, self.out(), "-srcwin", "0", "0", "10"], "needs 4 values", self.out())
+        self.expect_error(["apply", m, self.good, self.out(), "-srcwin", "0", "0", "10", "0"], "at least 1", self.out())
+        self.expect_error(["apply", m, self.good, self.out(), "-srcwin", "0", "0", "a", "5"], "four integers", self.out())
+        self.expect_error(["apply", m, self.good, self.out(), "-srcwin", "0", "0", "10", "10", "--stats", "scene"],
+                          "needs --stats model", self.out())
 
     def test_not_a_model(self):
         self.expect_error(["apply", self.good, self.good, self.out()], "not a BS3LNet model", self.out())

@@ -64,8 +64,9 @@ class Cancel(unittest.TestCase):
 
 class Options(unittest.TestCase):
     # What the issue allows a provider to leave out, plus --verbose (training
-    # loss lines) and evaluate's --json (the algorithm always asks for it).
-    SHELL_ONLY = {"-q", "--overwrite", "-of", "-co", "-oo", "--verbose", "--json"}
+    # loss lines), evaluate's --json (the algorithm always asks for it) and
+    # apply's -srcwin (tile jobs are for scripts and clusters).
+    SHELL_ONLY = {"-q", "--overwrite", "-of", "-co", "-oo", "--verbose", "--json", "-srcwin"}
 
     def test_every_option_has_a_parameter_and_back(self):
         algs = {a.name(): a for a in provider.algorithms()}

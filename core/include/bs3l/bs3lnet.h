@@ -72,6 +72,10 @@ class Model {
   // Free-form facts saved with the model (e.g. the input's band list).
   void set_tag(const std::string &key, const std::string &value);
   std::string tag(const std::string &key) const;  // empty if absent
+  // The statistics scores are measured against (fitted on the training
+  // scene by detect(..., refit)); empty in model files of earlier builds.
+  const ScoreReference &reference() const;
+  void set_reference(ScoreReference reference);
 
   struct Impl;
   Impl &impl() const { return *impl_; }
@@ -84,6 +88,11 @@ class Model {
 // flags, and restores the caller's settings on return.
 Model train(const Cube &cube, const TrainOptions &options);
 
+// A rectangle of pixels: first row and column, and size.
+struct Window {
+  int row = 0, col = 0, rows = 0, cols = 0;
+};
+
 struct DetectOptions {
   int tile = 256;  // output tile edge (+ receptive-field halo); halved on CUDA out-of-memory
   std::string device;  // empty: the model's device
@@ -91,11 +100,29 @@ struct DetectOptions {
   bool amp = false;  // CUDA only: bf16 autocast
   Score score = Score::Fused;
   double rx_weight = 0.1;  // Score::Fused: weight of global RX's rank
+  // Fit the score reference on this cube (the training scene) instead of
+  // using the model's (a model fresh from train() has none: always refit);
+  // Detection::reference returns what was used.
+  bool refit = false;
+  // The cube as a part of a larger scene (scene_rows 0: it is the scene):
+  // the scene's size, the cube's place in it and the window to score, in
+  // scene pixels. The cube must be what read_region() says; the window is
+  // then scored exactly as within the whole scene (same tile grid, same
+  // halo, same reference), the rest of the cube is NaN.
+  int scene_rows = 0, scene_cols = 0;
+  Window cube_at, window;
 };
 
+// The part of a scene_rows x scene_cols scene to read to score `window`
+// with detect(): the window, its neighbours' ring and the network's halo,
+// out to the tile grid.
+Window read_region(const Model &model, const DetectOptions &options, int scene_rows, int scene_cols,
+                   const Window &window);
+
 struct Detection {
-  std::vector<float> score;       // rows*cols; NaN where the cube is invalid
+  std::vector<float> score;       // rows*cols, raw units; NaN where the cube is invalid
   std::vector<float> background;  // bands*rows*cols in the cube's units, if asked
+  ScoreReference reference;       // what the scores were measured against
 };
 
 Detection detect(const Model &model, const Cube &cube, const DetectOptions &options = {});

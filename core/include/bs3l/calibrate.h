@@ -32,6 +32,17 @@ TailFit fit_tail(const std::vector<double> &score, Tail tail, double lo = 0.90, 
 // any AUC is unchanged. NaN stays NaN.
 std::vector<double> tail_pfa(const std::vector<double> &score, const TailFit &fit);
 
+// A reference distribution: a sample of a scene's scores (sorted) and its
+// tail. pfa(x) is the share of the sample >= x up to fit.u (at least
+// 1/size), the tail beyond; for the scene's own scores it equals tail_pfa.
+struct Calibration {
+  std::vector<double> sorted;  // finite values, ascending
+  TailFit fit;
+  Calibration() = default;
+  Calibration(const std::vector<double> &sample, Tail tail, double lo, double hi);
+  double pfa(double x) const;  // NaN stays NaN
+};
+
 // -log10(pfa) as floats (3 = one false alarm per thousand background pixels).
 std::vector<float> pfa_log10(const std::vector<float> &score, Tail tail, TailFit *fit = nullptr);
 

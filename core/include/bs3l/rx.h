@@ -8,6 +8,14 @@ namespace bs3l {
 // with the pseudo-inverse covariance, in double precision. Invalid -> NaN.
 std::vector<float> rx_global(const Cube &cube);
 
+// The two halves of rx_global: the background statistics of a scene, and
+// the distance of each valid pixel of any cube with as many bands to them.
+struct RxBackground {
+  std::vector<double> mean, inverse;  // B, and B x B row-major
+};
+RxBackground rx_fit(const Cube &cube);
+std::vector<float> rx_score(const Cube &cube, const RxBackground &background);
+
 // Local (dual-window) RX: mean and covariance from the valid pixels between an
 // inner and an outer square window (odd sizes, inner < outer) centred on each
 // pixel, mirrored at the scene edges. The ring often holds fewer pixels than

@@ -31,4 +31,41 @@ std::vector<float> fuse(const std::vector<float> &scaled, const std::vector<floa
 // The tail each score is calibrated with (tail_pfa); RX: Tail::Power.
 Tail tail_of(Score s);
 
+// What a score is measured against, fitted once on a reference scene (the
+// one the network was trained on) and saved with the model: any window of
+// any scene is then scored exactly as it would be within the whole.
+struct ScoreReference {
+  std::vector<double> band_weight;          // scaled: 1 / (band's robust spread^2 x bands used); 0 skips a band
+  std::vector<double> rx_mean, rx_inverse;  // global RX: background mean (B) and pseudo-inverse covariance (B x B)
+  std::vector<double> mse, scaled, rx;      // the three scores at the sample pixels, aligned
+  bool empty() const { return band_weight.empty(); }
+};
+
+// The pixels a reference is fitted on: every valid one up to 2^17 pixels,
+// else every k-th pixel (k = pixels >> 17) that is valid.
+std::vector<size_t> sample_pixels(size_t pixels, const std::vector<uint8_t> &valid);
+
+// 1 / (1.4826 MAD over `sample`)^2 / (bands with a spread) per band of a
+// band-sequential residual of `pixels` pixels.
+std::vector<double> band_weights(const std::vector<float> &residual, int bands, size_t pixels,
+                                 const std::vector<size_t> &sample);
+
+// Per pixel of a [bands][count] residual block: mean of r^2 into mse and,
+// when weights are given, sum of w_b r^2 into weighted (double sums, band by
+// band, so a pixel's value never depends on its block).
+void residual_energy(const float *residual, int bands, size_t count, const std::vector<double> &weights, float *mse,
+                     float *weighted);
+
+// m plus its valid-pixel 3x3 mean (targets span pixels); NaN where invalid.
+std::vector<float> with_neighbours(const std::vector<float> &m, int rows, int cols, const std::vector<uint8_t> &valid);
+
+// The raw score of kind s from its per-pixel parts (rx only for Fused),
+// with the fused components' p-values from the reference's samples.
+std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &mse,
+                             const std::vector<float> &scaled, const std::vector<float> &rx);
+
+// -log10(pfa) of raw scores of kind s, calibrated on the reference's sample.
+std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,
+                              TailFit *fit = nullptr);
+
 }  // namespace bs3l
