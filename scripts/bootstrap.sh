@@ -12,8 +12,9 @@ pkgs=(build-essential cmake pkg-config libtorch-dev libgdal-dev gdal-bin libproj
       libgtest-dev googletest libopenblas0-pthread python3-gdal python3-numpy)
 if [ "$mode" = test ]; then
   # Independent checks in the tests (scipy/h5py read .mat files, sklearn AUC),
-  # and QGIS for the Processing provider tests (not needed by the main job).
-  pkgs+=(python3-scipy python3-h5py python3-sklearn qgis python3-qgis qgis-providers)
+  # QGIS for the Processing provider tests (not needed by the main job), and
+  # Slurm + MUNGE for the private one-node cluster of e2e_slurm.
+  pkgs+=(python3-scipy python3-h5py python3-sklearn qgis python3-qgis qgis-providers slurm-wlm munge)
 fi
 
 missing=()
