@@ -1,5 +1,6 @@
 #include "bs3l/cube.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -33,6 +34,25 @@ void check_cube(const Cube &cube, int min_bands) {
                     std::to_string(i / cube.cols) + ", column " + std::to_string(i % cube.cols) +
                     "; declare it nodata or mask it");
   }
+}
+
+Cube CubeReader::read(const Window &w) const {
+  if (w.row < 0 || w.col < 0 || w.rows < 1 || w.cols < 1 || w.row + w.rows > cube_.rows || w.col + w.cols > cube_.cols)
+    throw Error("window outside the cube");
+  Cube c(cube_.bands, w.rows, w.cols);
+  for (int b = 0; b < cube_.bands; ++b)
+    for (int y = 0; y < w.rows; ++y) {
+      const float *src = &cube_.data[(size_t(b) * cube_.rows + w.row + y) * cube_.cols + w.col];
+      std::copy(src, src + w.cols, &c.data[(size_t(b) * w.rows + y) * w.cols]);
+    }
+  if (!cube_.valid.empty()) {
+    c.valid.resize(c.pixels());
+    for (int y = 0; y < w.rows; ++y) {
+      const uint8_t *src = &cube_.valid[size_t(w.row + y) * cube_.cols + w.col];
+      std::copy(src, src + w.cols, &c.valid[size_t(y) * w.cols]);
+    }
+  }
+  return c;
 }
 
 Normalize parse_normalize(const std::string &name) {

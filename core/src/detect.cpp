@@ -1,10 +1,11 @@
-// Tiled scoring with the trained network.
+// Tiled scoring with the trained network, in memory or streamed.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
 #include "bs3l/rx.h"
+#include "bs3l/stats.h"
 #include "memory.h"
 #include "model_impl.h"
 
@@ -14,6 +15,8 @@ using torch::indexing::Slice;
 
 namespace {
 
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
 // Instance norm normalises each tile by its own statistics: only a single
 // tile (the whole scene) gives the whole-scene scores.
 bool whole_scene_only(const Model::Impl &m) { return m.config.instance_norm; }
@@ -22,8 +25,8 @@ int floor_to(int v, int step) { return v / step * step; }
 
 // Scene rows/cols [lo, hi) widened by one (the 3x3 ring), out to the tile
 // grid, plus the halo, inside [0, n).
-std::pair<int, int> needed(int lo, int hi, int n, int tile, int halo) {
-  lo = std::max(0, lo - 1), hi = std::min(n, hi + 1);
+std::pair<int, int> needed(int lo, int hi, int n, int tile, int halo, bool ring = true) {
+  if (ring) lo = std::max(0, lo - 1), hi = std::min(n, hi + 1);
   const int g0 = floor_to(lo, tile), g1 = std::min(n, floor_to(hi - 1, tile) + tile);
   return {std::max(0, g0 - halo), std::min(n, g1 + halo)};
 }
@@ -33,78 +36,61 @@ void check_window(const Window &w, int rows, int cols, const char *what) {
     throw Error(std::string(what) + " lies outside the scene");
 }
 
-// The reference fitted on a whole scene from its full residual.
-ScoreReference fit_reference(const Cube &cube, const std::vector<float> &residual, std::vector<float> &mse,
-                             std::vector<float> &weighted) {
-  const size_t n = cube.pixels();
-  const std::vector<size_t> sample = sample_pixels(n, cube.valid);
-  ScoreReference ref;
-  ref.band_weight = band_weights(residual, cube.bands, n, sample);
-  residual_energy(residual.data(), cube.bands, n, ref.band_weight, mse.data(), weighted.data());
-  const RxBackground bg = rx_fit(cube);
-  ref.rx_mean = bg.mean, ref.rx_inverse = bg.inverse;
-  const std::vector<float> scaled = with_neighbours(weighted, cube.rows, cube.cols, cube.valid),
-                           rx = rx_score(cube, bg);
-  for (size_t i : sample) ref.mse.push_back(mse[i]), ref.scaled.push_back(scaled[i]), ref.rx.push_back(rx[i]);
-  for (size_t i = 0; i < n; ++i)
-    if (!cube.is_valid(i)) mse[i] = weighted[i] = std::numeric_limits<float>::quiet_NaN();
-  return ref;
-}
-
-}  // namespace
-
-Window read_region(const Model &model, const DetectOptions &o, int rows, int cols, const Window &w) {
-  check_window(w, rows, cols, "the window");
-  if (whole_scene_only(model.impl())) return {0, 0, rows, cols};
-  const int halo = receptive_radius(model.config()), tile = std::max(1, o.tile);
-  const auto [r0, r1] = needed(w.row, w.row + w.rows, rows, tile, halo);
-  const auto [c0, c1] = needed(w.col, w.col + w.cols, cols, tile, halo);
-  return {r0, c0, r1 - r0, c1 - c0};
-}
-
-Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
-  Model::Impl &m = model.impl();
+void check_model(const Model::Impl &m, int bands) {
   if (!m.net) throw Error("the model has not been trained");
-  check_cube(cube);
-  if (cube.bands != m.config.bands)
+  if (bands != m.config.bands)
     throw Error("the model expects " + std::to_string(m.config.bands) + " bands but the scene has " +
-                std::to_string(cube.bands));
-  if (cube.rows < 2 || cube.cols < 2) throw Error("the scene must be at least 2x2 pixels");
-  if (o.tile < 1) throw Error("tile size must be at least 1");
-  // The scene and the cube's place in it.
-  const bool part = o.scene_rows > 0;
-  const int H = part ? o.scene_rows : cube.rows, W = part ? o.scene_cols : cube.cols, B = cube.bands;
-  const Window at = part ? o.cube_at : Window{0, 0, cube.rows, cube.cols};
-  const Window win = part ? o.window : at;
-  check_window(at, H, W, "the cube");
-  if (at.rows != cube.rows || at.cols != cube.cols) throw Error("the cube's size differs from its place in the scene");
-  check_window(win, H, W, "the window");
-  // A model without a reference (fresh from train()) is measured against this scene.
-  const bool refit = o.refit || m.reference.empty();
-  if (part && refit) throw Error("a window is scored against the model's reference, which this model lacks");
-  if (part && whole_scene_only(m) && (at.rows != H || at.cols != W))
-    throw Error("a model with instance norm scores whole scenes only");
+                std::to_string(bands));
+}
+
+// Where a cube sits: the scene's size, the cube's place, the window scored.
+struct Placement {
+  int H, W;
+  Window at, win;
+  bool part;
+};
+
+Placement placement_of(const Cube &cube, const DetectOptions &o) {
+  Placement p;
+  p.part = o.scene_rows > 0;
+  p.H = p.part ? o.scene_rows : cube.rows, p.W = p.part ? o.scene_cols : cube.cols;
+  p.at = p.part ? o.cube_at : Window{0, 0, cube.rows, cube.cols};
+  p.win = p.part ? o.window : p.at;
+  check_window(p.at, p.H, p.W, "the cube");
+  if (p.at.rows != cube.rows || p.at.cols != cube.cols) throw Error("the cube's size differs from its place in the scene");
+  check_window(p.win, p.H, p.W, "the window");
+  return p;
+}
+
+// What the network gives per cube pixel for the tiles the window needs:
+// mse and (with weights) the weighted energy; the residual (band-
+// sequential, cube-sized) when kept; the background when asked.
+struct NetOut {
+  std::vector<float> mse, weighted, residual, background;
+};
+
+NetOut run_network(Model::Impl &m, const Cube &cube, const DetectOptions &o, const Placement &p,
+                   const std::vector<double> &weights, bool keep_residual, bool ring = true) {
   const torch::Device dev = o.device.empty() ? m.device : torch::Device(resolve_device(o.device));
+  if (o.amp && !dev.is_cuda()) throw Error("--amp (bf16 autocast) needs a CUDA device");
   m.net->to(dev);
   m.net->eval();
   torch::InferenceMode guard;
-
   const std::vector<float> fill = m.fill.empty() ? valid_means(cube, m.scaling) : m.fill;
-  const int halo = receptive_radius(m.config), h = cube.rows, w = cube.cols;
+  const int halo = receptive_radius(m.config), h = cube.rows, w = cube.cols, B = cube.bands, H = p.H, W = p.W;
   const size_t n = cube.pixels();
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  const std::vector<double> weights = refit ? std::vector<double>() : m.reference.band_weight;
-  Detection d;
-  std::vector<float> mse(n, nan), weighted(n, nan), residual;  // residual: refit only, after the memory guard
-  if (o.want_background) d.background.assign(size_t(B) * n, 0.f);
+  const Window &at = p.at, &win = p.win;
+  NetOut out;
+  out.mse.assign(n, kNaN), out.weighted.assign(n, kNaN);
+  if (o.want_background) out.background.assign(size_t(B) * n, 0.f);
   auto fopt = torch::TensorOptions(torch::kFloat32);
   torch::Tensor off = torch::tensor(m.scaling.offset.empty() ? std::vector<float>(B, 0.f) : m.scaling.offset, fopt);
   torch::Tensor scale = torch::tensor(m.scaling.scale.empty() ? std::vector<float>(B, 1.f) : m.scaling.scale, fopt);
-  // Scene pixels whose parts are needed: the window and its 3x3 ring.
-  const int er0 = std::max(0, win.row - 1), er1 = std::min(H, win.row + win.rows + 1);
-  const int ec0 = std::max(0, win.col - 1), ec1 = std::min(W, win.col + win.cols + 1);
-
-  if (o.amp && !dev.is_cuda()) throw Error("--amp (bf16 autocast) needs a CUDA device");
+  // Scene pixels whose parts are needed: the window and (for the 3x3
+  // support) its ring.
+  const int e = ring ? 1 : 0;
+  const int er0 = std::max(0, win.row - e), er1 = std::min(H, win.row + win.rows + e);
+  const int ec0 = std::max(0, win.col - e), ec1 = std::min(W, win.col + win.cols + e);
   // Tiles on the scene's grid, so a window computes the very tensors the
   // whole scene does. On CUDA a tile that does not fit is halved and redone.
   auto run = [&](int tile) {
@@ -136,63 +122,228 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
           for (int c = 0; c < tw; ++c) {
             const size_t i = size_t(r0 + r - at.row) * w + (c0 + c - at.col), k = size_t(r) * tw + c;
             if (!cube.is_valid(i)) continue;
-            mse[i] = tm[k];
-            if (!tw_.empty()) weighted[i] = tw_[k];
+            out.mse[i] = tm[k];
+            if (!tw_.empty()) out.weighted[i] = tw_[k];
           }
-        if (refit) place(res, residual);
+        if (keep_residual) place(res, out.residual);
         if (o.want_background) {
           torch::Tensor bg = core(y);
           if (m.scaling.kind != Normalize::None) bg = (bg / scale.view({-1, 1, 1}) + off.view({-1, 1, 1})).contiguous();
-          place(bg, d.background);
+          place(bg, out.background);
         }
       }
     }
   };
   const bool whole = whole_scene_only(m);
+  if (p.part && whole && (at.rows != H || at.cols != W)) throw Error("a model with instance norm scores whole scenes only");
   // Memory guard: smaller tiles until one fits in host memory.
   int first = whole ? std::max(H, W) : o.tile;
   if (!dev.is_cuda()) {
-    const size_t free = available_memory(), keep = (refit ? size_t(4) * B : 0) * n + size_t(12) * n;
+    const size_t free = available_memory(), keep = (keep_residual ? size_t(4) * B : 0) * n + size_t(12) * n;
     const size_t have = free - std::min(free, keep), strip = size_t(4) * B * w;
     auto need = [&](int t) {
       const size_t side = size_t(std::min(t, std::max(H, W)) + 2 * halo);
       return net_bytes(side * side, B, m.config.features, m.config.blocks, false) + strip * (std::min(t, h) + 2 * halo);
     };
     // A window's cube was read for one tile grid: keep it.
-    while (!whole && !part && first > 32 && need(first) > have) first /= 2;
+    while (!whole && !p.part && first > 32 && need(first) > have) first /= 2;
     if (need(first) > have)
       throw Error("detection needs about " + megabytes(need(first)) + " of memory but " + megabytes(have) +
                   " is available" + (whole ? " (--norm instance scores the whole scene in one pass)" : ""));
   }
-  if (refit) residual.assign(size_t(B) * n, 0.f);
+  if (keep_residual) out.residual.assign(size_t(B) * n, 0.f);
   for (int tile = first;; tile = std::max(32, tile / 2)) {
     try {
       Autocast amp(o.amp);
       run(tile);
       break;
     } catch (const c10::Error &e) {
-      if (whole || part || !dev.is_cuda() || tile <= 32 ||
+      if (whole || p.part || !dev.is_cuda() || tile <= 32 ||
           std::string(e.what()).find("out of memory") == std::string::npos)
         throw;
     }
   }
-  if (refit) {
-    d.reference = fit_reference(cube, residual, mse, weighted);
-    residual = std::vector<float>();
-  } else {
-    d.reference = m.reference;
+  return out;
+}
+
+// The window's parts (NaN elsewhere): mse, scaled (from the weighted
+// energy and its ring), RX against `bg` (when given).
+struct Parts {
+  std::vector<float> mse, scaled, rx;
+};
+
+Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const RxBackground *bg) {
+  Parts s;
+  s.mse = net.mse;
+  s.scaled = with_neighbours(net.weighted, cube.rows, cube.cols, cube.valid);
+  if (bg) s.rx = rx_score(cube, *bg);
+  for (int r = 0; r < cube.rows; ++r)
+    for (int c = 0; c < cube.cols; ++c) {
+      const int y = r + p.at.row, x = c + p.at.col;
+      if (y >= p.win.row && y < p.win.row + p.win.rows && x >= p.win.col && x < p.win.col + p.win.cols) continue;
+      const size_t i = size_t(r) * cube.cols + c;
+      s.mse[i] = s.scaled[i] = kNaN;
+      if (bg) s.rx[i] = kNaN;
+    }
+  return s;
+}
+
+// The reference from a whole scene's parts (valid pixels: finite mse).
+ScoreReference reference_of(const Parts &s, std::vector<double> weights, const RxBackground &bg) {
+  std::vector<uint8_t> valid(s.mse.size());
+  for (size_t i = 0; i < valid.size(); ++i) valid[i] = std::isfinite(s.mse[i]);
+  ScoreReference ref;
+  ref.band_weight = std::move(weights);
+  ref.rx_mean = bg.mean, ref.rx_inverse = bg.inverse;
+  for (size_t i : sample_pixels(valid.size(), valid))
+    ref.mse.push_back(s.mse[i]), ref.scaled.push_back(s.scaled[i]), ref.rx.push_back(s.rx[i]);
+  return ref;
+}
+
+void check_values(const Cube &cube, bool part) {
+  if (!part) return check_cube(cube);
+  // A piece of a scene may be all nodata; its values are checked all the same.
+  const size_t n = cube.pixels();
+  for (int b = 0; b < cube.bands; ++b)
+    for (size_t i = 0; i < n; ++i)
+      if (cube.is_valid(i) && !std::isfinite(cube.data[size_t(b) * n + i]))
+        throw Error("band " + std::to_string(b + 1) + " has a non-finite value (NaN or Inf); declare it nodata or mask it");
+}
+
+}  // namespace
+
+Window read_region(const Model &model, const DetectOptions &o, int rows, int cols, const Window &w) {
+  check_window(w, rows, cols, "the window");
+  if (whole_scene_only(model.impl())) return {0, 0, rows, cols};
+  const int halo = receptive_radius(model.config()), tile = std::max(1, o.tile);
+  const auto [r0, r1] = needed(w.row, w.row + w.rows, rows, tile, halo);
+  const auto [c0, c1] = needed(w.col, w.col + w.cols, cols, tile, halo);
+  return {r0, c0, r1 - r0, c1 - c0};
+}
+
+Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
+  Model::Impl &m = model.impl();
+  check_model(m, cube.bands);
+  if (o.tile < 1) throw Error("tile size must be at least 1");
+  const Placement p = placement_of(cube, o);
+  check_values(cube, p.part);
+  if (p.H < 2 || p.W < 2) throw Error("the scene must be at least 2x2 pixels");
+  // A model without a reference (fresh from train()) is measured against this scene.
+  const bool refit = o.refit || m.reference.empty();
+  if (p.part && refit) throw Error("a window is scored against the model's reference, which this model lacks");
+  Detection d;
+  if (!refit) {
+    const ScoreReference &ref = m.reference;
+    NetOut net = run_network(m, cube, o, p, ref.band_weight, false);
+    const RxBackground bg{ref.rx_mean, ref.rx_inverse};
+    const Parts s = parts_of(cube, net, p, o.score == Score::Fused ? &bg : nullptr);
+    d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx);
+    d.background = std::move(net.background);
+    d.reference = ref;
+    return d;
   }
-  const ScoreReference &ref = d.reference;
-  std::vector<float> scaled, rx;
-  if (o.score != Score::Mse) scaled = with_neighbours(weighted, h, w, cube.valid);
-  if (o.score == Score::Fused) rx = rx_score(cube, {ref.rx_mean, ref.rx_inverse});
-  d.score = raw_score(ref, o.score, o.rx_weight, mse, scaled, rx);
-  // Outside the window the parts are incomplete.
-  for (int r = 0; r < h; ++r)
-    for (int c = 0; c < w; ++c)
-      if (r + at.row < win.row || r + at.row >= win.row + win.rows || c + at.col < win.col ||
-          c + at.col >= win.col + win.cols)
-        d.score[size_t(r) * w + c] = nan;
+  // Refit: the band weights need every sample's residual first.
+  NetOut net = run_network(m, cube, o, p, {}, true);
+  const size_t n = cube.pixels();
+  const std::vector<double> weights = band_weights(net.residual, cube.bands, n, sample_pixels(n, cube.valid));
+  std::vector<float> mse(n);
+  residual_energy(net.residual.data(), cube.bands, n, weights, mse.data(), net.weighted.data());
+  net.residual = std::vector<float>();
+  for (size_t i = 0; i < n; ++i)
+    if (!cube.is_valid(i)) net.weighted[i] = kNaN;
+  const RxBackground bg = rx_fit(cube);
+  const Parts s = parts_of(cube, net, p, &bg);
+  d.reference = reference_of(s, weights, bg);
+  d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx);
+  d.background = std::move(net.background);
+  return d;
+}
+
+Detection detect(const Model &model, const SceneReader &scene, const DetectOptions &o, int window_cols) {
+  Model::Impl &m = model.impl();
+  check_model(m, scene.bands());
+  if (o.want_background) throw Error("the background reconstruction needs the scene in memory");
+  if (o.scene_rows > 0) throw Error("a streamed scene is scored whole");
+  if (o.tile < 1) throw Error("tile size must be at least 1");
+  const int H = scene.rows(), W = scene.cols(), B = scene.bands();
+  if (H < 2 || W < 2) throw Error("the scene must be at least 2x2 pixels");
+  if (whole_scene_only(m)) {
+    Cube c = scene.read({0, 0, H, W});
+    return detect(model, c, o);
+  }
+  const size_t n = size_t(H) * W;
+  // Windows of whole grid tiles (one row of them, window_cols wide), each
+  // read with its halo; the 3x3 support is taken at the end from the
+  // scene-wide per-pixel energies, so no window needs its neighbours' tiles.
+  const int step = std::max(1, o.tile), wc = std::max(step, floor_to(std::max(window_cols, step), step));
+  const int halo = receptive_radius(m.config);
+  auto for_windows = [&](auto &&fn) {
+    for (int r0 = 0; r0 < H; r0 += step)
+      for (int c0 = 0; c0 < W; c0 += wc) {
+        const Window w{r0, c0, std::min(step, H - r0), std::min(wc, W - c0)};
+        DetectOptions po = o;
+        po.scene_rows = H, po.scene_cols = W, po.window = w;
+        const auto [a0, a1] = needed(w.row, w.row + w.rows, H, step, halo, false);
+        const auto [b0, b1] = needed(w.col, w.col + w.cols, W, step, halo, false);
+        po.cube_at = {a0, b0, a1 - a0, b1 - b0};
+        const Cube c = scene.read(po.cube_at);
+        check_values(c, true);
+        fn(c, po, placement_of(c, po));
+      }
+  };
+  auto each_window_pixel = [&](const Placement &p, auto &&fn) {  // fn(cube index, scene index)
+    for (int y = p.win.row; y < p.win.row + p.win.rows; ++y)
+      for (int x = p.win.col; x < p.win.col + p.win.cols; ++x)
+        fn(size_t(y - p.at.row) * p.at.cols + (x - p.at.col), size_t(y) * W + x);
+  };
+  const bool refit = o.refit || m.reference.empty();
+  std::vector<double> weights;
+  RxBackground bg;
+  if (refit) {
+    // Pass 1: the residual at the sample pixels (as sample_pixels picks
+    // them), for the band spreads; the RX background from a stats pass.
+    bg = scene_stats(scene, Normalize::None, true).rx;
+    const size_t stride = std::max<size_t>(1, n >> 17), slots = (n + stride - 1) / stride;
+    std::vector<float> res(size_t(B) * slots, 0.f);
+    std::vector<uint8_t> got(slots, 0);
+    for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
+      const NetOut net = run_network(m, c, po, p, {}, true, false);
+      each_window_pixel(p, [&](size_t i, size_t j) {
+        if (j % stride || !c.is_valid(i)) return;
+        got[j / stride] = 1;
+        for (int b = 0; b < B; ++b) res[size_t(b) * slots + j / stride] = net.residual[size_t(b) * c.pixels() + i];
+      });
+    });
+    std::vector<size_t> sample;
+    for (size_t k = 0; k < slots; ++k)
+      if (got[k]) sample.push_back(k);
+    if (sample.empty()) throw Error("no valid pixel (everything is nodata or masked)");
+    weights = band_weights(res, B, slots, sample);
+  } else {
+    weights = m.reference.band_weight;
+    bg = {m.reference.rx_mean, m.reference.rx_inverse};
+  }
+  // Pass 2: every pixel's energies and RX, then the 3x3 support scene-wide.
+  Parts all;
+  std::vector<float> weighted(n, kNaN);
+  std::vector<uint8_t> valid(n, 0);
+  all.mse.assign(n, kNaN), all.rx.assign(n, kNaN);
+  const bool want_rx = refit || o.score == Score::Fused;
+  for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
+    const NetOut net = run_network(m, c, po, p, weights, false, false);
+    const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>();
+    each_window_pixel(p, [&](size_t i, size_t j) {
+      valid[j] = c.is_valid(i);
+      all.mse[j] = net.mse[i], weighted[j] = net.weighted[i];
+      if (want_rx) all.rx[j] = rx[i];
+    });
+  });
+  all.scaled = with_neighbours(weighted, H, W, valid);
+  weighted = std::vector<float>();
+  Detection d;
+  d.reference = refit ? reference_of(all, weights, bg) : m.reference;
+  if (d.reference.mse.empty()) throw Error("no valid pixel (everything is nodata or masked)");
+  d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx);
   return d;
 }
 

@@ -1,5 +1,7 @@
 #include "memory.h"
 
+#include "bs3l/bs3lnet.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +13,8 @@
 #endif
 
 namespace bs3l {
+
+size_t available_memory_bytes() { return available_memory(); }
 
 size_t available_memory() {
   if (const char *env = std::getenv("BS3L_MEMORY_LIMIT_MB")) return size_t(std::strtoull(env, nullptr, 10)) << 20;

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "bs3l/rx.h"
+#include "bs3l/stats.h"
 
 namespace bs3l {
 
@@ -17,7 +18,7 @@ namespace {
 // double copy: fn(p0, p1, x [n,B] double, keep [n] bool).
 template <class Fn>
 void for_chunks(const Cube &cube, Fn &&fn) {
-  const int64_t B = cube.bands, P = int64_t(cube.pixels()), chunk = 65536;
+  const int64_t B = cube.bands, P = int64_t(cube.pixels()), chunk = 16384;  // ~26 MB per double copy at 200 bands
   torch::Tensor all = torch::from_blob(const_cast<float *>(cube.data.data()), {B, P});
   torch::Tensor valid = torch::from_blob(const_cast<uint8_t *>(cube.valid.data()), {cube.valid.empty() ? 0 : P},
                                          torch::kUInt8);
@@ -37,34 +38,13 @@ torch::Tensor tensor_of(const std::vector<double> &v, std::vector<int64_t> shape
 
 RxBackground rx_fit(const Cube &cube) {
   check_cube(cube, 1);
-  torch::NoGradGuard guard;
-  const int64_t B = cube.bands;
-  auto dopt = torch::TensorOptions(torch::kFloat64);
-  torch::Tensor sum = torch::zeros({B}, dopt);
-  int64_t n = 0;
-  for_chunks(cube, [&](int64_t, int64_t, const torch::Tensor &x, const torch::Tensor &keep) {
-    torch::Tensor v = x.index({keep});
-    sum += v.sum(0);
-    n += v.size(0);
-  });
-  const torch::Tensor mean = sum / double(n);
-  torch::Tensor cov = torch::zeros({B, B}, dopt);
-  for_chunks(cube, [&](int64_t, int64_t, const torch::Tensor &x, const torch::Tensor &keep) {
-    torch::Tensor v = x.index({keep}) - mean;
-    cov += v.t().mm(v);
-  });
-  cov /= double(std::max<int64_t>(1, n - 1));
-  // Tolerance as MATLAB's pinv: max(size) * eps * largest singular value.
-  const double rtol = double(B) * std::numeric_limits<double>::epsilon();
-  const torch::Tensor inv = torch::linalg_pinv(cov, rtol, /*hermitian=*/true).contiguous();
-  RxBackground bg;
-  bg.mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + B);
-  bg.inverse.assign(inv.data_ptr<double>(), inv.data_ptr<double>() + B * B);
-  return bg;
+  return scene_stats(CubeReader(cube), Normalize::None, true).rx;
 }
 
 std::vector<float> rx_score(const Cube &cube, const RxBackground &bg) {
-  check_cube(cube, 1);
+  // A window of a scene may be all nodata: sizes only.
+  if (cube.data.size() != size_t(cube.bands) * cube.pixels() || (!cube.valid.empty() && cube.valid.size() != cube.pixels()))
+    throw Error("cube data size does not match its dimensions");
   const int64_t B = cube.bands;
   if (bg.mean.size() != size_t(B) || bg.inverse.size() != size_t(B * B))
     throw Error("the RX background has " + std::to_string(bg.mean.size()) + " bands but the scene " +

@@ -4,6 +4,7 @@
 
 #include "bs3l/optim.h"
 #include "bs3l/sampler.h"
+#include "bs3l/stats.h"
 #include "memory.h"
 #include "model_impl.h"
 
@@ -56,12 +57,26 @@ double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor 
   return epoch_loss;
 }
 
-double train_fast(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &valid, const TrainOptions &o) {
+// Tiles for the fast mode, read from the scene as needed and prepared as
+// the network sees them (scaled, nodata filled).
+struct TileSource {
+  const SceneReader &scene;
+  const Model::Impl &m;
+  std::pair<torch::Tensor, torch::Tensor> operator()(int r0, int c0, int h, int w) const {
+    const Cube c = scene.read({r0, c0, h, w});
+    return {prepare_rows(c, m.scaling, m.fill, 0, h, m.device).unsqueeze(0),
+            valid_mask(c, m.device).view({1, 1, h, w})};
+  }
+};
+
+double train_fast(BS3LNet &net, const TileSource &tiles, const TrainOptions &o) {
   if (o.steps < 1) throw Error("steps must be at least 1");
   if (o.tile < 16) throw Error("training tile must be at least 16 pixels");
   const double fraction = double(blind_spot_count(o.patch, o.ratio)) / (double(o.patch) * o.patch);
   MultiAdam adam = make_adam(net, o, o.fast_lr);
-  const int64_t h = x.size(1), w = x.size(2), th = std::min<int64_t>(h, o.tile), tw = std::min<int64_t>(w, o.tile);
+  const int64_t h = tiles.scene.rows(), w = tiles.scene.cols(), th = std::min<int64_t>(h, o.tile),
+                tw = std::min<int64_t>(w, o.tile);
+  const int64_t bands = tiles.scene.bands();
   double ema = 0;
   for (int s = 0; s < o.steps; ++s) {
     // Cosine decay to zero: the final weights settle instead of wandering.
@@ -69,11 +84,10 @@ double train_fast(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &val
     adam.lr = lr;
     const int64_t r0 = h > th ? torch::randint(0, h - th + 1, {1}).item<int64_t>() : 0;
     const int64_t c0 = w > tw ? torch::randint(0, w - tw + 1, {1}).item<int64_t>() : 0;
-    torch::Tensor tile = x.index({Slice(), Slice(r0, r0 + th), Slice(c0, c0 + tw)}).unsqueeze(0);
-    torch::Tensor ok = valid.index({Slice(r0, r0 + th), Slice(c0, c0 + tw)}).view({1, 1, th, tw});
+    auto [tile, ok] = tiles(int(r0), int(c0), int(th), int(tw));
     auto [input, mask] = blind_spot_scene(tile, fraction, o.window);
     mask = mask * ok.to(mask.dtype());
-    const torch::Tensor count = mask.sum().clamp_min(1.0) * double(x.size(0));
+    const torch::Tensor count = mask.sum().clamp_min(1.0) * double(bands);
     torch::Tensor out;
     {
       Autocast amp(o.amp);
@@ -110,6 +124,11 @@ struct RestoreSettings {
 
 Model train(const Cube &cube, const TrainOptions &o) {
   check_cube(cube);
+  return train(CubeReader(cube), o);
+}
+
+Model train(const SceneReader &scene, const TrainOptions &o) {
+  if (scene.bands() < 2) throw Error("the cube has " + std::to_string(scene.bands()) + " band(s); at least 2 are needed");
   const RestoreSettings restore;
   Model model;
   Model::Impl &m = model.impl();
@@ -118,30 +137,35 @@ Model train(const Cube &cube, const TrainOptions &o) {
   torch::manual_seed(o.seed);
   if (o.deterministic) at::globalContext().setDeterministicCuDNN(true), at::globalContext().setBenchmarkCuDNN(false);
   if (o.amp && !m.device.is_cuda()) throw Error("--amp (bf16 autocast) needs a CUDA device");
-  m.config = o.model;
-  m.config.bands = cube.bands;
-  m.scaling = Scaling::fit(cube, o.normalize);
-  // Memory guard (host memory; on CUDA the device's own limits apply).
+  const bool fast = o.mode == TrainMode::Fast;
+  const int B = scene.bands(), H = scene.rows(), W = scene.cols();
+  // Memory guard (host memory; on CUDA the device's own limits apply). The
+  // fast mode reads its tiles as it goes; the paper's protocol holds the scene.
   if (!m.device.is_cuda()) {
-    const bool fast = o.mode == TrainMode::Fast;
-    const size_t px = fast ? size_t(std::min(cube.rows, o.tile)) * std::min(cube.cols, o.tile)
-                           : size_t(o.batch_size) * o.patch * o.patch;
-    const size_t need = net_bytes(px, cube.bands, m.config.features, m.config.blocks, true) +
-                        size_t(4) * cube.bands * (cube.rows + o.patch) * (cube.cols + o.patch);  // working copy
+    const size_t px = fast ? size_t(std::min(H, o.tile)) * std::min(W, o.tile) : size_t(o.batch_size) * o.patch * o.patch;
+    const size_t need = net_bytes(px, B, o.model.features, o.model.blocks, true) +
+                        (fast ? size_t(8) * B * px : size_t(8) * B * (H + o.patch) * (W + o.patch));
     const size_t have = available_memory();
     if (need > have)
       throw Error("training needs about " + megabytes(need) + " of memory but " + megabytes(have) + " is available" +
                   (fast ? " (try a smaller --tile)" : " (try a smaller --batch-size)"));
   }
+  const SceneStats stats = scene_stats(scene, o.normalize, false);
+  m.config = o.model;
+  m.config.bands = B;
+  m.scaling = stats.scaling;
+  m.fill = stats.fill;
   m.net = BS3LNet(m.config);
   m.net->to(m.device);
   m.net->train();
-  m.fill = valid_means(cube, m.scaling);
-  torch::Tensor x = prepare_rows(cube, m.scaling, m.fill, 0, cube.rows, m.device);
-  torch::Tensor valid = valid_mask(cube, m.device);
-  m.final_loss = o.mode == TrainMode::Faithful ? train_faithful(m.net, x, valid, o) : train_fast(m.net, x, valid, o);
+  if (fast) {
+    m.final_loss = train_fast(m.net, TileSource{scene, m}, o);
+  } else {
+    const Cube cube = scene.read({0, 0, H, W});
+    torch::Tensor x = prepare_rows(cube, m.scaling, m.fill, 0, cube.rows, m.device);
+    m.final_loss = train_faithful(m.net, x, valid_mask(cube, m.device), o);
+  }
   m.net->eval();
-  x = torch::Tensor(), valid = torch::Tensor();
   release_freed_memory();  // detection may follow; let its memory guard see it
   return model;
 }

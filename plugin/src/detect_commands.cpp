@@ -13,6 +13,7 @@
 #include "bs3l/rx.h"
 #include "commands.h"
 #include "extra_outputs.h"
+#include "input.h"
 #include "options.h"
 #include "output_file.h"
 #include "train_args.h"
@@ -168,12 +169,27 @@ std::string join(const std::vector<int> &v) {
   return s;
 }
 
-Raster load_input(const Args &a, const std::string &path) {
-  if (!quiet(a)) std::printf("Reading %s\n", path.c_str());
-  Raster r = read_raster(path, read_options(a));
-  if (r.dropped_bad_bands && !quiet(a))
-    std::printf("Dropped %d band(s) marked bad in the bbl list (--keep-bad-bands keeps them)\n", r.dropped_bad_bands);
-  return r;
+// The input whole, or streamed when the in-memory run would pass the
+// budget; `copies`: cube-sized buffers the in-memory run holds.
+Input open_scene(const Args &a, const std::string &path, int copies, int blocks) {
+  ModelConfig mc;
+  mc.blocks = blocks;
+  Input in = open_input(a, path, read_options(a), copies, DetectOptions().tile, receptive_radius(mc));
+  if (in.raster.dropped_bad_bands && !quiet(a))
+    std::printf("Dropped %d band(s) marked bad in the bbl list (--keep-bad-bands keeps them)\n", in.raster.dropped_bad_bands);
+  if (in.stream) {
+    if (a.has("--background")) throw Error("--background needs the scene in memory: raise --max-memory");
+    if (a.has("--quicklook")) throw Error("--quicklook needs the scene in memory: raise --max-memory");
+  }
+  return in;
+}
+
+Model train_on(const Input &in, const TrainOptions &o) {
+  return in.stream ? train(*in.stream, o) : train(in.raster.cube, o);
+}
+
+Detection detect_on(const Model &m, const Input &in, const DetectOptions &d) {
+  return in.stream ? detect(m, *in.stream, d, in.window_cols) : detect(m, in.raster.cube, d);
 }
 
 struct Truth {
@@ -329,15 +345,16 @@ int cmd_detect(const Argv &argv) {
   check_outputs(a, {out, a.get("--background"), a.get("--detections"), a.get("--save-model")},
                 {in, a.get("--mask"), a.get("--truth")});
   configure_cpu(o.threads);  // for detection too: train() gives the caller's settings back
-  Raster r = load_input(a, in);
+  const Input input = open_scene(a, in, 4, o.model.blocks);
+  const Raster &r = input.raster;
   const Truth truth = load_truth(a, in, r);
   if (!quiet(a)) std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands, describe(o).c_str());
-  Model m = train(r.cube, o);
+  Model m = train_on(input, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
   DetectOptions fit = d;
   fit.refit = true;  // the reference is this scene's, and is saved with the model
-  Detection det = detect(m, r.cube, fit);
+  Detection det = detect_on(m, input, fit);
   m.set_reference(det.reference);
   if (a.has("--save-model")) save_model_file(m, a.get("--save-model"), a.flag("--overwrite"));
   const Scores s = network_scores(det, d, pfa);
@@ -352,13 +369,15 @@ int cmd_train(const Argv &argv) {
   TrainOptions o = train_options(a);
   const std::string model_path = a.positional()[1];
   check_outputs(a, {model_path}, {a.positional()[0]});
-  Raster r = load_input(a, a.positional()[0]);
-  Model m = train(r.cube, o);
+  configure_cpu(o.threads);
+  const Input input = open_scene(a, a.positional()[0], 4, o.model.blocks);
+  const Raster &r = input.raster;
+  Model m = train_on(input, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
   DetectOptions fit;
   fit.refit = true, fit.score = Score::Mse;  // the reference holds every score's parts
-  m.set_reference(detect(m, r.cube, fit).reference);
+  m.set_reference(detect_on(m, input, fit).reference);
   save_model_file(m, model_path, a.flag("--overwrite"));
   if (!quiet(a)) std::printf("Model written to %s\n", model_path.c_str());
   return 0;
@@ -384,6 +403,7 @@ int cmd_apply(const Argv &argv) {
     d.refit = true;
   }
   Raster r;
+  Input input;
   if (a.has("-srcwin")) {
     if (d.refit) throw Error("-srcwin needs --stats model: a window is measured against the training scene");
     ReadOptions ro = read_options(a);
@@ -393,7 +413,8 @@ int cmd_apply(const Argv &argv) {
     if (!quiet(a)) std::printf("Reading %s (window %s and its halo)\n", in.c_str(), a.get("-srcwin").c_str());
     r = read_raster(in, ro);
   } else {
-    r = load_input(a, in);
+    input = open_scene(a, in, d.refit ? 4 : 3, m.config().blocks);
+    r = input.raster;
   }
   const std::string trained = m.tag("bands");
   if (r.cube.bands != m.config().bands)
@@ -401,7 +422,7 @@ int cmd_apply(const Argv &argv) {
                 std::to_string(r.cube.bands) + " (use -b to select the same bands)");
   if (!trained.empty() && trained != join(r.band_index))
     throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
-  Detection det = detect(m, r.cube, d);
+  Detection det = a.has("-srcwin") ? detect(m, r.cube, d) : detect_on(m, input, d);
   if (a.has("-srcwin")) {  // keep the window: scores, background and the raster they describe
     det.score = crop_planes(det.score, 1, r.at, d.window);
     if (!det.background.empty()) det.background = crop_planes(det.background, r.cube.bands, r.at, d.window);
@@ -429,8 +450,10 @@ int cmd_rx(const Argv &argv) {
       throw Error("--window wants two odd sizes INNER,OUTER with INNER < OUTER, e.g. 3,11");
   }
   check_outputs(a, {out}, {in, a.get("--mask"), a.get("--truth")});
-  Raster r = load_input(a, in);
+  const Input input = open_scene(a, in, outer > 0 ? 4 : 2, 2);
+  const Raster &r = input.raster;
   const Truth truth = load_truth(a, in, r);
+  if (outer > 0 && input.stream) throw Error("local RX (--window) needs the scene in memory: raise --max-memory");
   if (outer > 0) {
     const Scores s = in_units(rx_local(r.cube, inner, outer), pfa, Tail::Power,
                               "squared Mahalanobis distance to the local background");
@@ -439,7 +462,8 @@ int cmd_rx(const Argv &argv) {
     report_auc(truth, s.value);
     return 0;
   }
-  const Scores s = in_units(rx_global(r.cube), pfa, Tail::Power, "squared Mahalanobis distance to the scene mean");
+  const Scores s = in_units(input.stream ? rx_streamed(*input.stream, 64) : rx_global(r.cube), pfa, Tail::Power,
+                            "squared Mahalanobis distance to the scene mean");
   write_scores(a, out, r, s, "global RX", "pseudo-inverse covariance, double precision");
   report_auc(truth, s.value);
   return 0;

@@ -97,6 +97,14 @@ std::vector<OptionDef> build() {
        "auto (CUDA when available), cpu, cuda or cuda:N", {"detect", "train", "apply"}});
   add({"--threads", "", T::Int, R::None, "N", std::to_string(t.threads), {}, 0, 1024, "CPU threads (0: all cores)",
        {"detect", "train", "apply"}});
+  add({"--max-memory", "", T::Text, R::None, "SIZE", "", {}, 0, 0,
+       "memory for the scene's data, e.g. 2G or 500M (default: half of what the machine has free, at most 4G). A scene that "
+       "would need more is streamed: read in windows with their halo, only per-pixel scores held, the same scores "
+       "(LibTorch's own ~300 MB come on top)",
+       {"detect", "train", "apply", "rx"}, true});
+  add({"--stream", "", T::Flag, R::None, "", "", {}, 0, 0,
+       "stream the scene even if it fits in --max-memory (the same scores; for tests and to bound memory)",
+       {"detect", "train", "apply", "rx"}, true});
   add({"--deterministic", "", T::Flag, R::None, "", "", {}, 0, 0, "deterministic cuDNN kernels", kTrainers, true});
   add({"--amp", "", T::Flag, R::None, "", "", {}, 0, 0,
        "CUDA: bf16 mixed precision (autocast) for training and detection", {"detect", "train", "apply"}, true});

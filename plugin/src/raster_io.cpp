@@ -137,11 +137,18 @@ int progress_cb(double f, const char *, void *quiet) {
   return TRUE;
 }
 
-// Reads band `b` as float; marks pixels GDAL's mask calls invalid.
+void read_mask(GDALRasterBand *band, std::vector<uint8_t> &valid, const Window &w, bool &any_invalid);
+
+// Reads one band as float; marks pixels GDAL's mask calls invalid.
 void read_band(GDALRasterBand *band, float *dst, std::vector<uint8_t> &valid, const Window &w, bool &any_invalid) {
-  const int cols = w.cols, rows = w.rows;
-  if (band->RasterIO(GF_Read, w.col, w.row, cols, rows, dst, cols, rows, GDT_Float32, 0, 0) != CE_None)
+  if (band->RasterIO(GF_Read, w.col, w.row, w.cols, w.rows, dst, w.cols, w.rows, GDT_Float32, 0, 0) != CE_None)
     throw Error("cannot read band " + std::to_string(band->GetBand()) + last_gdal_error());
+  read_mask(band, valid, w, any_invalid);
+}
+
+// Marks the pixels GDAL's mask of `band` calls invalid.
+void read_mask(GDALRasterBand *band, std::vector<uint8_t> &valid, const Window &w, bool &any_invalid) {
+  const int cols = w.cols, rows = w.rows;
   if (band->GetMaskFlags() & GMF_ALL_VALID) return;
   std::vector<uint8_t> m(size_t(rows) * cols);
   if (band->GetMaskBand()->RasterIO(GF_Read, w.col, w.row, cols, rows, m.data(), cols, rows, GDT_Byte, 0, 0) != CE_None)
@@ -214,24 +221,29 @@ std::vector<int> parse_band_list(const std::string &spec, int count) {
   return out;
 }
 
-Raster read_raster(const std::string &path, const ReadOptions &o) {
-  Raster r;
-  DatasetPtr d = open_cube(path, r.path, o.open_options);
-  const int count = d->GetRasterCount();
-  r.scene_rows = d->GetRasterYSize(), r.scene_cols = d->GetRasterXSize();
-  r.at = o.region.rows > 0 ? o.region : Window{0, 0, r.scene_rows, r.scene_cols};
-  if (r.at.row < 0 || r.at.col < 0 || r.at.cols < 1 || r.at.row + r.at.rows > r.scene_rows ||
-      r.at.col + r.at.cols > r.scene_cols)
-    throw Error("the window lies outside the raster");
-  const int rows = r.at.rows, cols = r.at.cols;
+struct RasterReader::Impl {
+  DatasetPtr d;
+  Raster info;                // metadata; cube without data
+  std::vector<uint8_t> mask;  // --mask, scene-sized (1 = use); empty if none
+  bool quiet = true;
+};
+
+RasterReader::RasterReader(const std::string &path, const ReadOptions &o) : impl_(std::make_unique<Impl>()) {
+  Raster &r = impl_->info;
+  impl_->quiet = o.quiet;
+  impl_->d = open_cube(path, r.path, o.open_options);
+  GDALDataset &d = *impl_->d;
+  const int count = d.GetRasterCount();
+  r.scene_rows = d.GetRasterYSize(), r.scene_cols = d.GetRasterXSize();
+  r.at = {0, 0, r.scene_rows, r.scene_cols};
   std::vector<int> bands;
   if (!o.bands.empty()) bands = parse_band_list(o.bands, count);
   else
     for (int i = 1; i <= count; ++i) bands.push_back(i);
   // ENVI bad-band list: 0 marks a band to leave out. Other formats carry it as
   // a plain "bbl" item (GeoTIFF metadata, a .mat file's bbl variable).
-  const char *bbl = d->GetMetadataItem("bbl", "ENVI");
-  if (!bbl) bbl = d->GetMetadataItem("bbl");
+  const char *bbl = d.GetMetadataItem("bbl", "ENVI");
+  if (!bbl) bbl = d.GetMetadataItem("bbl");
   if (bbl) {
     const std::vector<double> flags = parse_envi_list(bbl);
     if (int(flags.size()) != count) {
@@ -252,13 +264,9 @@ Raster read_raster(const std::string &path, const ReadOptions &o) {
   }
   if (bands.empty()) throw Error("no band left to use (all selected bands are marked bad in 'bbl')");
   r.band_index = bands;
-  r.cube = Cube(int(bands.size()), rows, cols);
-  r.cube.valid.assign(size_t(rows) * cols, 1);
-  bool any_invalid = false;
-  bool quiet = o.quiet;
-  for (size_t i = 0; i < bands.size(); ++i) {
-    GDALRasterBand *band = d->GetRasterBand(bands[i]);
-    read_band(band, r.cube.data.data() + i * r.cube.pixels(), r.cube.valid, r.at, any_invalid);
+  r.cube.bands = int(bands.size()), r.cube.rows = r.scene_rows, r.cube.cols = r.scene_cols;
+  for (int b : bands) {
+    GDALRasterBand *band = d.GetRasterBand(b);
     int has_nodata = FALSE;
     const double nd = band->GetNoDataValue(&has_nodata);
     if (has_nodata) {
@@ -270,23 +278,61 @@ Raster read_raster(const std::string &path, const ReadOptions &o) {
       r.wavelengths.push_back(std::atof(wl));
       if (const char *u = band->GetMetadataItem("wavelength_units")) r.wavelength_units = u;
     }
-    if (!progress_cb(double(i + 1) / bands.size(), nullptr, &quiet)) throw Error("interrupted");
   }
   if (r.wavelengths.size() != bands.size()) r.wavelengths.clear();
   if (!o.mask.empty()) {
     int mr = 0, mc = 0;
-    std::vector<float> m = read_single_band(o.mask, mr, mc);
+    const std::vector<float> m = read_single_band(o.mask, mr, mc);
     if (mr != r.scene_rows || mc != r.scene_cols)
       throw Error("mask '" + o.mask + "' is " + std::to_string(mc) + "x" + std::to_string(mr) + " but the input is " +
                   std::to_string(r.scene_cols) + "x" + std::to_string(r.scene_rows));
-    for (int y = 0; y < rows; ++y)
-      for (int x = 0; x < cols; ++x) {
-        const float v = m[size_t(y + r.at.row) * mc + x + r.at.col];
-        if (!(v != 0) || std::isnan(v)) r.cube.valid[size_t(y) * cols + x] = 0, any_invalid = true;
-      }
+    impl_->mask.resize(m.size());
+    for (size_t i = 0; i < m.size(); ++i) impl_->mask[i] = m[i] != 0 && !std::isnan(m[i]);
   }
-  if (!any_invalid) r.cube.valid.clear();
-  r.geo = shifted(georef_of(*d), r.at.col, r.at.row);
+  r.geo = georef_of(d);
+}
+
+RasterReader::~RasterReader() = default;
+int RasterReader::bands() const { return impl_->info.cube.bands; }
+int RasterReader::rows() const { return impl_->info.scene_rows; }
+int RasterReader::cols() const { return impl_->info.scene_cols; }
+const Raster &RasterReader::info() const { return impl_->info; }
+
+Cube RasterReader::read(const Window &w) const { return read(w, false); }
+
+Cube RasterReader::read(const Window &w, bool progress) const {
+  const Raster &r = impl_->info;
+  if (w.row < 0 || w.col < 0 || w.rows < 1 || w.cols < 1 || w.row + w.rows > r.scene_rows ||
+      w.col + w.cols > r.scene_cols)
+    throw Error("the window lies outside the raster");
+  Cube c(r.cube.bands, w.rows, w.cols);
+  c.valid.assign(c.pixels(), 1);
+  bool any_invalid = false, quiet = impl_->quiet || !progress;
+  // All bands in one request: pixel-interleaved files are then read once,
+  // not once per band (a window of a 200-band tiled GeoTIFF: 200x faster).
+  std::vector<int> list(r.band_index.begin(), r.band_index.end());
+  GDALRasterIOExtraArg extra;
+  INIT_RASTERIO_EXTRA_ARG(extra);
+  extra.pfnProgress = progress_cb;
+  extra.pProgressData = &quiet;
+  if (impl_->d->RasterIO(GF_Read, w.col, w.row, w.cols, w.rows, c.data.data(), w.cols, w.rows, GDT_Float32,
+                         int(list.size()), list.data(), 0, 0, 0, &extra) != CE_None)
+    throw Error(g_interrupted ? std::string("interrupted") : "cannot read the input" + last_gdal_error());
+  for (int b : list) read_mask(impl_->d->GetRasterBand(b), c.valid, w, any_invalid);
+  if (!impl_->mask.empty())
+    for (int y = 0; y < w.rows; ++y)
+      for (int x = 0; x < w.cols; ++x)
+        if (!impl_->mask[size_t(y + w.row) * r.scene_cols + x + w.col]) c.valid[size_t(y) * w.cols + x] = 0, any_invalid = true;
+  if (!any_invalid) c.valid.clear();
+  return c;
+}
+
+Raster read_raster(const std::string &path, const ReadOptions &o) {
+  RasterReader reader(path, o);
+  Raster r = reader.info();
+  r.at = o.region.rows > 0 ? o.region : Window{0, 0, r.scene_rows, r.scene_cols};
+  r.cube = reader.read(r.at, true);
+  r.geo = shifted(r.geo, r.at.col, r.at.row);
   return r;
 }
 

@@ -69,6 +69,25 @@ Window parse_srcwin(const std::string &text, int rows, int cols);
 // Opens `path` (a .mat file with several variables resolves to its 3-D cube).
 Raster read_raster(const std::string &path, const ReadOptions &options);
 
+// The same raster read window by window (bands, bbl, nodata and --mask as
+// read_raster; options.region is ignored): streamed training and scoring.
+class RasterReader : public SceneReader {
+ public:
+  RasterReader(const std::string &path, const ReadOptions &options);
+  ~RasterReader() override;
+  int bands() const override;
+  int rows() const override;
+  int cols() const override;
+  Cube read(const Window &w) const override;
+  Cube read(const Window &w, bool progress) const;
+  // What read_raster returns, but for the cube's data (sizes of the scene).
+  const Raster &info() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // One band of a raster as floats (truth maps, score maps); nodata -> NaN.
 std::vector<float> read_single_band(const std::string &path, int &rows, int &cols, Georef *geo = nullptr);
 

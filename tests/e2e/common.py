@@ -51,3 +51,13 @@ def tmpdir():
     d = tempfile.mkdtemp(prefix="bs3l_e2e_")
     atexit.register(shutil.rmtree, d, True)
     return d
+
+
+def need_had(test):
+    """Skips a test without the shared real scenes, except under CI, where
+    their absence is a failure."""
+    if os.path.isdir(HAD_DIR):
+        return
+    if os.environ.get("CI") == "true":
+        test.fail("real scenes not found at %s (required under CI=true)" % HAD_DIR)
+    test.skipTest("real scenes not found at " + HAD_DIR)

@@ -13,7 +13,7 @@ import numpy as np
 from osgeo import gdal
 from sklearn.metrics import roc_auc_score
 
-from common import BS3LNET, HAD_DIR, SAMPLE, SOURCE, read, run, tmpdir, write_cube
+from common import BS3LNET, HAD_DIR, SAMPLE, SOURCE, need_had, read, run, tmpdir, write_cube
 
 FAST = ["--steps", "20", "--features", "16", "-q"]
 
@@ -151,6 +151,42 @@ class Rasters(unittest.TestCase):
         mosaic, _, md = read(p("mosaic.vrt"))
         self.assertEqual(md.GetGeoTransform(), wd.GetGeoTransform())
         np.testing.assert_array_equal(mosaic, whole)
+
+    def test_streamed_scores_equal_in_memory(self):
+        # --stream reads the scene window by window; the scores are the same,
+        # with nodata and a mask, for detect, apply and rx.
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        cube = small_cube(seed=4, rows=70, cols=50)
+        cube[:, 10, 10] = -1
+        write_cube(p("in.tif"), cube, nodata=-1)
+        mask = np.ones((1, 70, 50), np.float32)
+        mask[0, 40:45, 20:30] = 0
+        write_cube(p("mask.tif"), mask)
+        line = {"detect": lambda o: ["detect", p("in.tif"), o, *FAST, "--save-model", p("m.pt")],
+                "apply": lambda o: ["apply", p("m.pt"), p("in.tif"), o, "-q"],
+                "rx": lambda o: ["rx", p("in.tif"), o, "-q"]}
+        for extra in ([], ["--mask", p("mask.tif")]):
+            for cmd in ("detect", "apply", "rx"):
+                for stream in ([], ["--stream"]):
+                    code, _, se = run(*line[cmd](p("%s%d.tif" % (cmd, len(stream)))), *stream, *extra, "--overwrite")
+                    self.assertEqual(code, 0, (cmd, se))
+                (m, nodata, _), s = read(p(cmd + "0.tif")), read(p(cmd + "1.tif"))[0]
+                self.assertEqual(int((m == nodata).sum()), 1 + (50 if extra else 0), cmd)
+                if cmd == "rx":
+                    np.testing.assert_allclose(s, m, rtol=1e-5)
+                else:
+                    np.testing.assert_array_equal(s, m, cmd)
+
+    def test_streamed_real_scene_equals_in_memory(self):
+        need_had(self)
+        d = tmpdir()
+        scene = os.path.join(HAD_DIR, "hydice-ii.mat")
+        for stream in ([], ["--stream"]):
+            code, _, se = run("detect", scene, os.path.join(d, "s%d.tif" % len(stream)), "--steps", "30", "-q",
+                              "--threads", "2", *stream)
+            self.assertEqual(code, 0, se)
+        np.testing.assert_array_equal(read(os.path.join(d, "s1.tif"))[0], read(os.path.join(d, "s0.tif"))[0])
 
     def test_stats_model_or_scene(self):
         # The model's reference scores another scene on the training scene's
@@ -758,6 +794,17 @@ class BadInput(unittest.TestCase):
         self.expect_error(["apply", m, self.good, self.out(), "-srcwin", "0", "0", "a", "5"], "four integers", self.out())
         self.expect_error(["apply", m, self.good, self.out(), "-srcwin", "0", "0", "10", "10", "--stats", "scene"],
                           "needs --stats model", self.out())
+
+    def test_bad_memory_budgets(self):
+        self.expect_error(["detect", self.good, self.out(), *FAST, "--max-memory", "lots"], "wants a size", self.out())
+        self.expect_error(["detect", self.good, self.out(), *FAST, "--max-memory", "-2G"], "wants a size", self.out())
+        self.expect_error(["detect", self.good, self.out(), *FAST, "--max-memory", "10K"], "too small", self.out())
+        bg = os.path.join(self.d, "bg.tif")
+        self.expect_error(["detect", self.good, self.out(), *FAST, "--stream", "--background", bg],
+                          "needs the scene in memory", self.out())
+        self.assertFalse(os.path.exists(bg))
+        self.expect_error(["rx", self.good, self.out(), "--stream", "--window", "3,7"], "needs the scene in memory",
+                          self.out())
 
     def test_not_a_model(self):
         self.expect_error(["apply", self.good, self.good, self.out()], "not a BS3LNet model", self.out())

@@ -57,6 +57,10 @@ struct TrainOptions {
   Progress progress;
 };
 
+// Pixels on each side that a pixel's output depends on (the halo a window
+// is read with).
+int receptive_radius(const ModelConfig &config);
+
 // A trained network plus what is needed to apply it to another scene.
 class Model {
  public:
@@ -87,11 +91,9 @@ class Model {
 // Runs with options.threads CPU threads and options.deterministic cuDNN
 // flags, and restores the caller's settings on return.
 Model train(const Cube &cube, const TrainOptions &options);
-
-// A rectangle of pixels: first row and column, and size.
-struct Window {
-  int row = 0, col = 0, rows = 0, cols = 0;
-};
+// The same, reading the scene as it goes (fast mode: one tile per step;
+// the paper's protocol reads it whole). Same scores as the Cube overload.
+Model train(const SceneReader &scene, const TrainOptions &options);
 
 struct DetectOptions {
   int tile = 256;  // output tile edge (+ receptive-field halo); halved on CUDA out-of-memory
@@ -126,6 +128,11 @@ struct Detection {
 };
 
 Detection detect(const Model &model, const Cube &cube, const DetectOptions &options = {});
+// The same, reading the scene window by window (one tile row by
+// window_cols columns, each with its halo) so that only per-pixel scores
+// are held: two passes when the reference is fitted. The scores equal the
+// in-memory overload's; no background.
+Detection detect(const Model &model, const SceneReader &scene, const DetectOptions &options, int window_cols = 1024);
 
 void save_model(const Model &model, const std::string &path);
 Model load_model(const std::string &path, const std::string &device = "cpu");
@@ -137,6 +144,10 @@ std::string resolve_device(const std::string &name, std::string *notice = nullpt
 // Configures the process (for commands, not libraries): LibTorch's intra-op
 // threads (0: all cores), denormals flushed to zero, freed memory kept.
 void configure_cpu(int threads);
+
+// Bytes this process may still allocate (MemAvailable, capped by a cgroup
+// limit; BS3L_MEMORY_LIMIT_MB overrides).
+size_t available_memory_bytes();
 
 std::string version();
 

@@ -32,6 +32,35 @@ struct Cube {
 void check_cube(const Cube &cube, int min_bands = 2);
 
 
+// A rectangle of pixels: first row and column, and size.
+struct Window {
+  int row = 0, col = 0, rows = 0, cols = 0;
+};
+
+// A scene read window by window (a GDAL raster in the command, a Cube in
+// memory): what lets training and detection run in bounded memory.
+class SceneReader {
+ public:
+  virtual ~SceneReader() = default;
+  virtual int bands() const = 0;
+  virtual int rows() const = 0;
+  virtual int cols() const = 0;
+  // The window as a cube, with its valid mask (empty: all valid).
+  virtual Cube read(const Window &w) const = 0;
+};
+
+class CubeReader : public SceneReader {
+ public:
+  explicit CubeReader(const Cube &cube) : cube_(cube) {}
+  int bands() const override { return cube_.bands; }
+  int rows() const override { return cube_.rows; }
+  int cols() const override { return cube_.cols; }
+  Cube read(const Window &w) const override;
+
+ private:
+  const Cube &cube_;
+};
+
 enum class Normalize { None, MinMax, ZScore };
 Normalize parse_normalize(const std::string &name);
 std::string to_string(Normalize n);

@@ -1,0 +1,23 @@
+// One streamed pass over a scene: what training and scoring need of it.
+#pragma once
+#include <vector>
+
+#include "bs3l/cube.h"
+#include "bs3l/rx.h"
+
+namespace bs3l {
+
+struct SceneStats {
+  Scaling scaling;
+  std::vector<float> fill;  // valid band means, scaled: nodata's stand-in for the network
+  RxBackground rx;          // global RX background, when asked
+  size_t valid = 0;         // valid pixels
+};
+
+// Reads `strip_rows` rows at a time. Sums run in pixel order (RX's scatter
+// row by row), so nothing depends on strip_rows: a streamed scene and the
+// same scene in memory give the same statistics, bit for bit. Throws Error
+// on a non-finite valid value and when no pixel is valid.
+SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int strip_rows = 64);
+
+}  // namespace bs3l

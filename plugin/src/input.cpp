@@ -1,0 +1,80 @@
+#include "input.h"
+
+#include <gdal.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "bs3l/rx.h"
+#include "bs3l/stats.h"
+
+namespace bs3l::app {
+
+size_t parse_size(const std::string &text) {
+  char *end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  const std::string unit = end ? std::string(end) : "";
+  double mul = 0;
+  if (unit.empty() || unit == "M" || unit == "MB") mul = 1 << 20;
+  else if (unit == "G" || unit == "GB") mul = double(1 << 30);
+  else if (unit == "K" || unit == "KB") mul = 1 << 10;
+  else if (unit == "T" || unit == "TB") mul = double(1 << 30) * 1024;
+  if (text.empty() || mul == 0 || !(v > 0) || !std::isfinite(v) || v * mul > 1e18)
+    throw Error("--max-memory wants a size such as 2G, 500M or 64K, not '" + text + "'");
+  return size_t(v * mul);
+}
+
+Input open_input(const Args &a, const std::string &path, const ReadOptions &options, int copies, int tile, int halo) {
+  const bool quiet = options.quiet;
+  // Default: half of what is free, at most 4 GB (streaming costs little: a
+  // streamed apply measured as fast as the in-memory one).
+  const size_t budget = a.has("--max-memory") ? parse_size(a.get("--max-memory"))
+                                              : std::min(available_memory_bytes() / 2, size_t(4) << 30);
+  // GDAL's block cache is part of the budget (its default is 5% of RAM).
+  GDALSetCacheMax64(GIntBig(std::min<size_t>(budget / 8, size_t(256) << 20)));
+  Input in;
+  if (!quiet) std::printf("Reading %s\n", path.c_str());
+  auto reader = std::make_unique<RasterReader>(path, options);
+  in.raster = reader->info();
+  const int B = reader->bands(), H = reader->rows(), W = reader->cols();
+  const size_t n = size_t(H) * W, per_pixel = 32 * n, cube = size_t(4) * B * n;
+  if (!a.flag("--stream") && copies * cube + per_pixel <= budget) {
+    in.raster.cube = reader->read({0, 0, H, W}, true);
+    return in;
+  }
+  // Windows one tile row high (plus halo and ring), as wide as the budget
+  // allows in whole tiles: the cube, its prepared copy, the residual and
+  // the network's activations, about five cube-sized buffers.
+  const size_t rows = size_t(std::min(H, tile + 2 * halo + 2)), per_col = rows * B * 4 * 5;
+  const size_t left = budget > per_pixel ? budget - per_pixel : 0;
+  const int fit = int(std::min<size_t>(left / per_col, size_t(W) + 2 * halo + 2)) - 2 * halo - 2;
+  const int least = std::min(W, tile);
+  if (fit < least)
+    throw Error("--max-memory " + a.get("--max-memory") + " is too small for this scene: its per-pixel scores and one " +
+                std::to_string(least) + "-column window need about " +
+                std::to_string((per_pixel + per_col * (least + 2 * halo + 2)) >> 20) + " MB");
+  in.window_cols = std::max(least, std::min(W, fit / tile * tile));
+  if (!quiet)
+    std::printf("Streaming: windows of %d x %d pixels and their halo (the scene would need about %zu MB in memory; "
+                "budget %zu MB)\n",
+                in.window_cols, std::min(H, tile), size_t(copies * cube + per_pixel) >> 20, budget >> 20);
+  in.stream = std::move(reader);
+  return in;
+}
+
+std::vector<float> rx_streamed(const SceneReader &scene, int strip_rows) {
+  const RxBackground bg = scene_stats(scene, Normalize::None, true, strip_rows).rx;
+  const int H = scene.rows(), W = scene.cols();
+  std::vector<float> out;
+  out.reserve(size_t(H) * W);
+  for (int r0 = 0; r0 < H; r0 += strip_rows) {
+    const Cube c = scene.read({r0, 0, std::min(strip_rows, H - r0), W});
+    const std::vector<float> s = rx_score(c, bg);
+    out.insert(out.end(), s.begin(), s.end());
+  }
+  return out;
+}
+
+}  // namespace bs3l::app

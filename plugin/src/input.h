@@ -1,0 +1,31 @@
+// The input scene, whole in memory or streamed window by window under a
+// memory budget (--max-memory, --stream).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "args.h"
+#include "raster_io.h"
+
+namespace bs3l::app {
+
+struct Input {
+  Raster raster;                          // whole; or, when streamed, its metadata (cube sizes, no data)
+  std::unique_ptr<RasterReader> stream;   // set when streamed
+  int window_cols = 0;                    // streamed: columns per window (one tile row high)
+};
+
+// "2G", "500M", "64K", "1.5G"; a plain number is megabytes (as GDAL_CACHEMAX).
+size_t parse_size(const std::string &text);
+
+// Opens `path` and reads it whole, unless --stream or the in-memory run
+// would hold more than the budget: `copies` cube-sized buffers (measured
+// peak: 3 for apply, 4 when the reference is fitted, which keeps the
+// residual) plus per-pixel scores. Also bounds GDAL's block cache by the budget.
+Input open_input(const Args &a, const std::string &path, const ReadOptions &options, int copies, int tile,
+                 int halo);
+
+// Global RX of a streamed scene: statistics pass, then scores by strips.
+std::vector<float> rx_streamed(const SceneReader &scene, int strip_rows);
+
+}  // namespace bs3l::app
