@@ -277,9 +277,13 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   // scene-wide per-pixel energies, so no window needs its neighbours' tiles.
   const int step = std::max(1, o.tile), wc = std::max(step, floor_to(std::max(window_cols, step), step));
   const int halo = receptive_radius(m.config);
+  const bool refit = o.refit || m.reference.empty();
+  const int passes = refit ? 2 : 1, windows = ((H + step - 1) / step) * ((W + wc - 1) / wc);
+  int done = 0;
   auto for_windows = [&](auto &&fn) {
     for (int r0 = 0; r0 < H; r0 += step)
       for (int c0 = 0; c0 < W; c0 += wc) {
+        if (o.progress && !o.progress(double(done++) / (passes * windows), 0)) throw Cancelled();
         const Window w{r0, c0, std::min(step, H - r0), std::min(wc, W - c0)};
         DetectOptions po = o;
         po.scene_rows = H, po.scene_cols = W, po.window = w;
@@ -296,7 +300,6 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
       for (int x = p.win.col; x < p.win.col + p.win.cols; ++x)
         fn(size_t(y - p.at.row) * p.at.cols + (x - p.at.col), size_t(y) * W + x);
   };
-  const bool refit = o.refit || m.reference.empty();
   std::vector<double> weights;
   RxBackground bg;
   if (refit) {
@@ -338,6 +341,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
       if (want_rx) all.rx[j] = rx[i];
     });
   });
+  if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   all.scaled = with_neighbours(weighted, H, W, valid);
   weighted = std::vector<float>();
   Detection d;

@@ -188,8 +188,27 @@ Model train_on(const Input &in, const TrainOptions &o) {
   return in.stream ? train(*in.stream, o) : train(in.raster.cube, o);
 }
 
-Detection detect_on(const Model &m, const Input &in, const DetectOptions &d) {
-  return in.stream ? detect(m, *in.stream, d, in.window_cols) : detect(m, in.raster.cube, d);
+// A streamed run keeps one progress line: training takes the first
+// `share` of it (by pixels pushed through the network), the passes the rest.
+double training_share(const Input &in, const TrainOptions &o, bool refit) {
+  if (!in.stream || o.mode != TrainMode::Fast) return 1.0;
+  const double train = 3.0 * o.steps * std::min(in.raster.cube.rows, o.tile) * std::min(in.raster.cube.cols, o.tile);
+  return train / (train + (refit ? 2.0 : 1.0) * double(in.raster.cube.pixels()));
+}
+
+void share_progress(const Args &a, TrainOptions &o, double share) {
+  if (share >= 1 || a.flag("--verbose")) return;
+  o.progress = [inner = o.progress, share](double f, double loss) { return inner(f * share, loss); };
+}
+
+Detection detect_on(const Model &m, const Input &in, DetectOptions d, const Args &a, double share = 0) {
+  if (!in.stream) return detect(m, in.raster.cube, d);
+  d.progress = [q = quiet(a), share](double f, double) {
+    if (interrupted()) return false;
+    if (!q) GDALTermProgress(share + (1 - share) * f, nullptr, nullptr);
+    return true;
+  };
+  return detect(m, *in.stream, d, in.window_cols);
 }
 
 struct Truth {
@@ -349,12 +368,14 @@ int cmd_detect(const Argv &argv) {
   const Raster &r = input.raster;
   const Truth truth = load_truth(a, in, r);
   if (!quiet(a)) std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands, describe(o).c_str());
+  const double share = training_share(input, o, true);
+  share_progress(a, o, share);
   Model m = train_on(input, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
   DetectOptions fit = d;
   fit.refit = true;  // the reference is this scene's, and is saved with the model
-  Detection det = detect_on(m, input, fit);
+  Detection det = detect_on(m, input, fit, a, share);
   m.set_reference(det.reference);
   if (a.has("--save-model")) save_model_file(m, a.get("--save-model"), a.flag("--overwrite"));
   const Scores s = network_scores(det, d, pfa);
@@ -372,12 +393,14 @@ int cmd_train(const Argv &argv) {
   configure_cpu(o.threads);
   const Input input = open_scene(a, a.positional()[0], 4, o.model.blocks);
   const Raster &r = input.raster;
+  const double share = training_share(input, o, true);
+  share_progress(a, o, share);
   Model m = train_on(input, o);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
   DetectOptions fit;
   fit.refit = true, fit.score = Score::Mse;  // the reference holds every score's parts
-  m.set_reference(detect_on(m, input, fit).reference);
+  m.set_reference(detect_on(m, input, fit, a, share).reference);
   save_model_file(m, model_path, a.flag("--overwrite"));
   if (!quiet(a)) std::printf("Model written to %s\n", model_path.c_str());
   return 0;
@@ -422,7 +445,7 @@ int cmd_apply(const Argv &argv) {
                 std::to_string(r.cube.bands) + " (use -b to select the same bands)");
   if (!trained.empty() && trained != join(r.band_index))
     throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
-  Detection det = a.has("-srcwin") ? detect(m, r.cube, d) : detect_on(m, input, d);
+  Detection det = a.has("-srcwin") ? detect(m, r.cube, d) : detect_on(m, input, d, a);
   if (a.has("-srcwin")) {  // keep the window: scores, background and the raster they describe
     det.score = crop_planes(det.score, 1, r.at, d.window);
     if (!det.background.empty()) det.background = crop_planes(det.background, r.cube.bands, r.at, d.window);

@@ -517,6 +517,11 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
   }
   PendingOutput out(path, o.overwrite);
   CPLStringList co = string_list(o.creation_options);
+  // Large GeoTIFF outputs tiled (GIS viewers and gdal tools read windows of
+  // them fast), unless the user chose a layout.
+  if (EQUAL(drv->GetDescription(), "GTiff") && size_t(rows) * cols >= 1000000 && !co.FetchNameValue("TILED") &&
+      !co.FetchNameValue("BLOCKYSIZE"))
+    co.SetNameValue("TILED", "YES"), co.SetNameValue("BIGTIFF", co.FetchNameValueDef("BIGTIFF", "IF_SAFER"));
   bool quiet = o.quiet;
   CPLErrorReset();
   GDALDataset *outp = drv->CreateCopy(out.temp().c_str(), m.get(), FALSE, co.List(), progress_cb, &quiet);

@@ -178,6 +178,17 @@ class Rasters(unittest.TestCase):
                 else:
                     np.testing.assert_array_equal(s, m, cmd)
 
+    def test_large_geotiff_outputs_are_tiled(self):
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), np.random.default_rng(0).random((2, 1000, 1000), dtype=np.float32))
+        for out, co in (("tiled.tif", []), ("strips.tif", ["-co", "TILED=NO"])):
+            code, _, se = run("rx", p("in.tif"), p(out), "-q", *co)
+            self.assertEqual(code, 0, se)
+        tiled, strips = read(p("tiled.tif"))[2], read(p("strips.tif"))[2]  # datasets held while their bands are used
+        self.assertEqual(tiled.GetRasterBand(1).GetBlockSize(), [256, 256])
+        self.assertEqual(strips.GetRasterBand(1).GetBlockSize()[0], 1000)
+
     def test_streamed_real_scene_equals_in_memory(self):
         need_had(self)
         d = tmpdir()

@@ -113,6 +113,8 @@ struct DetectOptions {
   // halo, same reference), the rest of the cube is NaN.
   int scene_rows = 0, scene_cols = 0;
   Window cube_at, window;
+  // Streamed detection: the fraction of its passes done (loss 0); false cancels.
+  Progress progress;
 };
 
 // The part of a scene_rows x scene_cols scene to read to score `window`
