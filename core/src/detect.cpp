@@ -70,13 +70,16 @@ struct NetOut {
 };
 
 NetOut run_network(Model::Impl &m, const Cube &cube, const DetectOptions &o, const Placement &p,
-                   const std::vector<double> &weights, bool keep_residual, bool ring = true) {
+                   const std::vector<double> &weights, bool keep_residual, bool ring = true,
+                   const std::vector<float> *scene_fill = nullptr) {
   const torch::Device dev = o.device.empty() ? m.device : torch::Device(resolve_device(o.device));
   if (o.amp && !dev.is_cuda()) throw Error("--amp (bf16 autocast) needs a CUDA device");
   m.net->to(dev);
   m.net->eval();
   torch::InferenceMode guard;
-  const std::vector<float> fill = m.fill.empty() ? valid_means(cube, m.scaling) : m.fill;
+  // Nodata's stand-in: the training scene's means; an older model file has
+  // none: this scene's (given whole-scene means when the cube is a piece).
+  const std::vector<float> fill = !m.fill.empty() ? m.fill : scene_fill ? *scene_fill : valid_means(cube, m.scaling);
   const int halo = receptive_radius(m.config), h = cube.rows, w = cube.cols, B = cube.bands, H = p.H, W = p.W;
   const size_t n = cube.pixels();
   const Window &at = p.at, &win = p.win;
@@ -230,7 +233,9 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   if (p.H < 2 || p.W < 2) throw Error("the scene must be at least 2x2 pixels");
   // A model without a reference (fresh from train()) is measured against this scene.
   const bool refit = o.refit || m.reference.empty();
-  if (p.part && refit) throw Error("a window is scored against the model's reference, which this model lacks");
+  if (p.part && refit)
+    throw Error(o.refit ? "a window cannot be measured against itself: score it against the model's reference"
+                        : "a window is scored against the model's reference, which this model lacks");
   Detection d;
   if (!refit) {
     const ScoreReference &ref = m.reference;
@@ -300,17 +305,26 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
       for (int x = p.win.col; x < p.win.col + p.win.cols; ++x)
         fn(size_t(y - p.at.row) * p.at.cols + (x - p.at.col), size_t(y) * W + x);
   };
+  std::vector<float> fill;  // only for model files without one
+  if (m.fill.empty()) {
+    const SceneStats st = scene_stats(scene, Normalize::None, false);
+    for (int b = 0; b < B; ++b)
+      fill.push_back(m.scaling.kind == Normalize::None
+                         ? float(st.mean[b])
+                         : float((st.mean[b] - m.scaling.offset[b]) * m.scaling.scale[b]));
+  }
+  const std::vector<float> *scene_fill = fill.empty() ? nullptr : &fill;
   std::vector<double> weights;
   RxBackground bg;
   if (refit) {
     // Pass 1: the residual at the sample pixels (as sample_pixels picks
     // them), for the band spreads; the RX background from a stats pass.
     bg = scene_stats(scene, Normalize::None, true).rx;
-    const size_t stride = std::max<size_t>(1, n >> 17), slots = (n + stride - 1) / stride;
+    const size_t stride = sample_stride(n), slots = (n + stride - 1) / stride;
     std::vector<float> res(size_t(B) * slots, 0.f);
     std::vector<uint8_t> got(slots, 0);
     for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
-      const NetOut net = run_network(m, c, po, p, {}, true, false);
+      const NetOut net = run_network(m, c, po, p, {}, true, false, scene_fill);
       each_window_pixel(p, [&](size_t i, size_t j) {
         if (j % stride || !c.is_valid(i)) return;
         got[j / stride] = 1;
@@ -333,7 +347,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   all.mse.assign(n, kNaN), all.rx.assign(n, kNaN);
   const bool want_rx = refit || o.score == Score::Fused;
   for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
-    const NetOut net = run_network(m, c, po, p, weights, false, false);
+    const NetOut net = run_network(m, c, po, p, weights, false, false, scene_fill);
     const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>();
     each_window_pixel(p, [&](size_t i, size_t j) {
       valid[j] = c.is_valid(i);

@@ -201,7 +201,7 @@ void write_reference(torch::serialize::OutputArchive &a, const Model::Impl &m) {
 
 void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std::string &path) {
   torch::Tensor t;
-  if (!a.try_read("bs3l_fill", t, true)) return;  // an older file
+  if (!a.try_read("bs3l_fill", t, true) || t.numel() == 0) return;  // an older file (or one re-saved)
   m.fill = tensor_vec(t);
   ScoreReference &r = m.reference;
   std::vector<double> *parts[] = {&r.band_weight, &r.rx_mean, &r.rx_inverse, &r.mse, &r.scaled, &r.rx};

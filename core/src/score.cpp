@@ -55,8 +55,10 @@ Calibration component(const std::vector<double> &sample, Tail tail) {
 
 }  // namespace
 
+size_t sample_stride(size_t n) { return std::max<size_t>(1, n >> 17); }
+
 std::vector<size_t> sample_pixels(size_t n, const std::vector<uint8_t> &valid) {
-  const size_t stride = std::max<size_t>(1, n >> 17);
+  const size_t stride = sample_stride(n);
   std::vector<size_t> s;
   s.reserve(n / stride + 1);
   for (size_t i = 0; i < n; i += stride)

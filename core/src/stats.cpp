@@ -9,9 +9,15 @@
 
 namespace bs3l {
 
+int strip_rows_for(const SceneReader &scene) {
+  const size_t row = size_t(4) * std::max(1, scene.bands()) * std::max(1, scene.cols());
+  return int(std::clamp<size_t>((size_t(64) << 20) / row, 1, 64));
+}
+
 SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, int strip_rows) {
   const int B = scene.bands(), H = scene.rows(), W = scene.cols();
   if (B < 1 || H < 1 || W < 1) throw Error("empty scene");
+  if (strip_rows <= 0) strip_rows = strip_rows_for(scene);
   std::vector<double> sum(B, 0.0), sq(B, 0.0);
   double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
   size_t count = 0;
@@ -73,6 +79,7 @@ SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, i
   }
   for (int b = 0; b < B; ++b) {
     const double mean = sum[b] / count;
+    s.mean.push_back(mean);
     s.fill.push_back(kind == Normalize::None ? float(mean) : float((mean - sc.offset[b]) * sc.scale[b]));
   }
   if (want_rx) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "args.h"
@@ -171,10 +172,11 @@ std::string join(const std::vector<int> &v) {
 
 // The input whole, or streamed when the in-memory run would pass the
 // budget; `copies`: cube-sized buffers the in-memory run holds.
-Input open_scene(const Args &a, const std::string &path, int copies, int blocks) {
+Input open_scene(const Args &a, const std::string &path, int copies, int blocks, bool whole = false) {
   ModelConfig mc;
   mc.blocks = blocks;
-  Input in = open_input(a, path, read_options(a), copies, DetectOptions().tile, receptive_radius(mc));
+  whole = whole || a.has("--background") || a.has("--quicklook");
+  Input in = open_input(a, path, read_options(a), copies, DetectOptions().tile, receptive_radius(mc), whole);
   if (in.raster.dropped_bad_bands && !quiet(a))
     std::printf("Dropped %d band(s) marked bad in the bbl list (--keep-bad-bands keeps them)\n", in.raster.dropped_bad_bands);
   if (in.stream) {
@@ -285,7 +287,10 @@ std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &sco
   std::vector<float> valid;
   for (float s : score)
     if (std::isfinite(s)) valid.push_back(s);
-  if (valid.empty()) throw Error("no valid score to threshold");
+  if (valid.empty()) {  // e.g. a tile that is all nodata: nothing detected
+    thr = std::numeric_limits<double>::quiet_NaN();
+    return std::vector<uint8_t>(score.size(), 0);
+  }
   if (a.has("--threshold")) {
     thr = a.get_double("--threshold", 0);
   } else if (a.has("--max-pfa")) {
@@ -364,7 +369,7 @@ int cmd_detect(const Argv &argv) {
   check_outputs(a, {out, a.get("--background"), a.get("--detections"), a.get("--save-model")},
                 {in, a.get("--mask"), a.get("--truth")});
   configure_cpu(o.threads);  // for detection too: train() gives the caller's settings back
-  const Input input = open_scene(a, in, 4, o.model.blocks);
+  const Input input = open_scene(a, in, 4, o.model.blocks, faithful || o.model.instance_norm);
   const Raster &r = input.raster;
   const Truth truth = load_truth(a, in, r);
   if (!quiet(a)) std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands, describe(o).c_str());
@@ -391,7 +396,8 @@ int cmd_train(const Argv &argv) {
   const std::string model_path = a.positional()[1];
   check_outputs(a, {model_path}, {a.positional()[0]});
   configure_cpu(o.threads);
-  const Input input = open_scene(a, a.positional()[0], 4, o.model.blocks);
+  const Input input =
+      open_scene(a, a.positional()[0], 4, o.model.blocks, o.mode == TrainMode::Faithful || o.model.instance_norm);
   const Raster &r = input.raster;
   const double share = training_share(input, o, true);
   share_progress(a, o, share);
@@ -425,38 +431,43 @@ int cmd_apply(const Argv &argv) {
     if (!quiet(a)) std::printf("The model file has no saved score reference (an older file): measuring against the input\n");
     d.refit = true;
   }
-  Raster r;
+  // The input whole (or streamed) in `input`, or the window and its halo in
+  // `piece`; `r` points at what is scored (no copy of a cube).
   Input input;
-  if (a.has("-srcwin")) {
+  Raster piece;
+  const bool window = a.has("-srcwin");
+  if (window) {
     if (d.refit) throw Error("-srcwin needs --stats model: a window is measured against the training scene");
     ReadOptions ro = read_options(a);
     raster_size(in, ro.open_options, d.scene_rows, d.scene_cols);
     d.window = parse_srcwin(a.get("-srcwin"), d.scene_rows, d.scene_cols);
     ro.region = d.cube_at = read_region(m, d, d.scene_rows, d.scene_cols, d.window);
     if (!quiet(a)) std::printf("Reading %s (window %s and its halo)\n", in.c_str(), a.get("-srcwin").c_str());
-    r = read_raster(in, ro);
+    piece = read_raster(in, ro);
   } else {
-    input = open_scene(a, in, d.refit ? 4 : 3, m.config().blocks);
-    r = input.raster;
+    input = open_scene(a, in, d.refit ? 4 : 3, m.config().blocks, m.config().instance_norm);
   }
+  const Raster *r = window ? &piece : &input.raster;
   const std::string trained = m.tag("bands");
-  if (r.cube.bands != m.config().bands)
+  if (r->cube.bands != m.config().bands)
     throw Error("the model was trained on " + std::to_string(m.config().bands) + " bands but the input gives " +
-                std::to_string(r.cube.bands) + " (use -b to select the same bands)");
-  if (!trained.empty() && trained != join(r.band_index))
-    throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r.band_index));
-  Detection det = a.has("-srcwin") ? detect(m, r.cube, d) : detect_on(m, input, d, a);
-  if (a.has("-srcwin")) {  // keep the window: scores, background and the raster they describe
-    det.score = crop_planes(det.score, 1, r.at, d.window);
-    if (!det.background.empty()) det.background = crop_planes(det.background, r.cube.bands, r.at, d.window);
-    r = crop(r, d.window);
+                std::to_string(r->cube.bands) + " (use -b to select the same bands)");
+  if (!trained.empty() && trained != join(r->band_index))
+    throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r->band_index));
+  Truth truth;
+  if (!window) truth = load_truth(a, in, *r);  // checked before the run; a window's after its crop
+  Detection det = window ? detect(m, piece.cube, d) : detect_on(m, input, d, a);
+  if (window) {  // keep the window: scores, background and the raster they describe
+    det.score = crop_planes(det.score, 1, piece.at, d.window);
+    if (!det.background.empty()) det.background = crop_planes(det.background, piece.cube.bands, piece.at, d.window);
+    piece = crop(piece, d.window);
+    truth = load_truth(a, in, piece);
   }
-  const Truth truth = load_truth(a, in, r);
   const Scores s = network_scores(det, d, pfa);
-  write_scores(a, out, r, s, "bs3lnet",
+  write_scores(a, out, *r, s, "bs3lnet",
                "model=" + model_path + " " + m.tag("parameters") + " " + describe(d) + " stats=" +
-                   (d.refit ? "scene" : "model") + (a.has("-srcwin") ? " srcwin=" + a.get("-srcwin") : ""));
-  write_extras(a, r, det, s);
+                   (d.refit ? "scene" : "model") + (window ? " srcwin=" + a.get("-srcwin") : ""));
+  write_extras(a, *r, det, s);
   report_auc(truth, s.value);
   return 0;
 }
@@ -473,7 +484,7 @@ int cmd_rx(const Argv &argv) {
       throw Error("--window wants two odd sizes INNER,OUTER with INNER < OUTER, e.g. 3,11");
   }
   check_outputs(a, {out}, {in, a.get("--mask"), a.get("--truth")});
-  const Input input = open_scene(a, in, outer > 0 ? 4 : 2, 2);
+  const Input input = open_scene(a, in, outer > 0 ? 4 : 2, 2, outer > 0);
   const Raster &r = input.raster;
   const Truth truth = load_truth(a, in, r);
   if (outer > 0 && input.stream) throw Error("local RX (--window) needs the scene in memory: raise --max-memory");
@@ -485,7 +496,7 @@ int cmd_rx(const Argv &argv) {
     report_auc(truth, s.value);
     return 0;
   }
-  const Scores s = in_units(input.stream ? rx_streamed(*input.stream, 64) : rx_global(r.cube), pfa, Tail::Power,
+  const Scores s = in_units(input.stream ? rx_streamed(*input.stream) : rx_global(r.cube), pfa, Tail::Power,
                             "squared Mahalanobis distance to the scene mean");
   write_scores(a, out, r, s, "global RX", "pseudo-inverse covariance, double precision");
   report_auc(truth, s.value);

@@ -26,12 +26,14 @@ size_t parse_size(const std::string &text) {
   return size_t(v * mul);
 }
 
-Input open_input(const Args &a, const std::string &path, const ReadOptions &options, int copies, int tile, int halo) {
+Input open_input(const Args &a, const std::string &path, const ReadOptions &options, int copies, int tile, int halo,
+                 bool whole) {
   const bool quiet = options.quiet;
   // Default: half of what is free, at most 4 GB (streaming costs little: a
   // streamed apply measured as fast as the in-memory one).
   const size_t budget = a.has("--max-memory") ? parse_size(a.get("--max-memory"))
-                                              : std::min(available_memory_bytes() / 2, size_t(4) << 30);
+                       : whole                 ? available_memory_bytes()
+                                               : std::min(available_memory_bytes() / 2, size_t(4) << 30);
   // GDAL's block cache is part of the budget (its default is 5% of RAM).
   GDALSetCacheMax64(GIntBig(std::min<size_t>(budget / 8, size_t(256) << 20)));
   Input in;
@@ -39,11 +41,15 @@ Input open_input(const Args &a, const std::string &path, const ReadOptions &opti
   auto reader = std::make_unique<RasterReader>(path, options);
   in.raster = reader->info();
   const int B = reader->bands(), H = reader->rows(), W = reader->cols();
-  const size_t n = size_t(H) * W, per_pixel = 32 * n, cube = size_t(4) * B * n;
+  // Per pixel: scores and their parts; streamed, also the sample residuals
+  // (B floats at up to 2^18 pixels) of a refitted run.
+  const size_t n = size_t(H) * W, cube = size_t(4) * B * n;
+  size_t per_pixel = 32 * n;
   if (!a.flag("--stream") && copies * cube + per_pixel <= budget) {
     in.raster.cube = reader->read({0, 0, H, W}, true);
     return in;
   }
+  per_pixel += size_t(4) * B * std::min<size_t>(n, size_t(1) << 18);
   // Windows one tile row high (plus halo and ring), as wide as the budget
   // allows in whole tiles: the cube, its prepared copy, the residual and
   // the network's activations, about five cube-sized buffers.
@@ -52,8 +58,8 @@ Input open_input(const Args &a, const std::string &path, const ReadOptions &opti
   const int fit = int(std::min<size_t>(left / per_col, size_t(W) + 2 * halo + 2)) - 2 * halo - 2;
   const int least = std::min(W, tile);
   if (fit < least)
-    throw Error("--max-memory " + a.get("--max-memory") + " is too small for this scene: its per-pixel scores and one " +
-                std::to_string(least) + "-column window need about " +
+    throw Error("a memory budget of " + std::to_string(budget >> 20) + " MB (--max-memory) is too small for this " +
+                "scene: its per-pixel scores and one " + std::to_string(least) + "-column window need about " +
                 std::to_string((per_pixel + per_col * (least + 2 * halo + 2)) >> 20) + " MB");
   in.window_cols = std::max(least, std::min(W, fit / tile * tile));
   if (!quiet)
@@ -64,7 +70,8 @@ Input open_input(const Args &a, const std::string &path, const ReadOptions &opti
   return in;
 }
 
-std::vector<float> rx_streamed(const SceneReader &scene, int strip_rows) {
+std::vector<float> rx_streamed(const SceneReader &scene) {
+  const int strip_rows = strip_rows_for(scene);
   const RxBackground bg = scene_stats(scene, Normalize::None, true, strip_rows).rx;
   const int H = scene.rows(), W = scene.cols();
   std::vector<float> out;

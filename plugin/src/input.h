@@ -22,10 +22,13 @@ size_t parse_size(const std::string &text);
 // would hold more than the budget: `copies` cube-sized buffers (measured
 // peak: 3 for apply, 4 when the reference is fitted, which keeps the
 // residual) plus per-pixel scores. Also bounds GDAL's block cache by the budget.
+// `whole`: the run needs the scene in memory (--background, --quicklook,
+// local RX, the paper's protocol, instance norm): without --max-memory the
+// budget is then all the free memory.
 Input open_input(const Args &a, const std::string &path, const ReadOptions &options, int copies, int tile,
-                 int halo);
+                 int halo, bool whole = false);
 
 // Global RX of a streamed scene: statistics pass, then scores by strips.
-std::vector<float> rx_streamed(const SceneReader &scene, int strip_rows);
+std::vector<float> rx_streamed(const SceneReader &scene);
 
 }  // namespace bs3l::app

@@ -98,9 +98,10 @@ std::vector<OptionDef> build() {
   add({"--threads", "", T::Int, R::None, "N", std::to_string(t.threads), {}, 0, 1024, "CPU threads (0: all cores)",
        {"detect", "train", "apply"}});
   add({"--max-memory", "", T::Text, R::None, "SIZE", "", {}, 0, 0,
-       "memory for the scene's data, e.g. 2G or 500M (default: half of what the machine has free, at most 4G). A scene that "
-       "would need more is streamed: read in windows with their halo, only per-pixel scores held, the same scores "
-       "(LibTorch's own ~300 MB come on top)",
+       "memory for the scene's data, e.g. 2G or 500M (default: half of what the machine has free, at most 4G; all "
+       "of it when --background, --quicklook, local RX, the paper's protocol or instance norm need the scene "
+       "whole). A scene that would need more is streamed: read in windows with their halo, only per-pixel scores "
+       "held, the same scores (LibTorch's own ~300 MB come on top)",
        {"detect", "train", "apply", "rx"}, true});
   add({"--stream", "", T::Flag, R::None, "", "", {}, 0, 0,
        "stream the scene even if it fits in --max-memory (the same scores; for tests and to bound memory)",

@@ -397,15 +397,15 @@ Raster crop(const Raster &r, const Window &w) {
 }
 
 Window parse_srcwin(const std::string &text, int rows, int cols) {
-  Window w;
+  long long v[4];
   char extra = 0;
-  if (std::sscanf(text.c_str(), "%d %d %d %d %c", &w.col, &w.row, &w.cols, &w.rows, &extra) != 4)
+  if (std::sscanf(text.c_str(), "%lld %lld %lld %lld %c", &v[0], &v[1], &v[2], &v[3], &extra) != 4)
     throw Error("-srcwin wants four integers: XOFF YOFF XSIZE YSIZE");
-  if (w.cols < 1 || w.rows < 1) throw Error("-srcwin sizes must be at least 1");
-  if (w.col < 0 || w.row < 0 || w.col + w.cols > cols || w.row + w.rows > rows)
+  if (v[2] < 1 || v[3] < 1) throw Error("-srcwin sizes must be at least 1");
+  if (v[0] < 0 || v[1] < 0 || v[0] + v[2] > cols || v[1] + v[3] > rows)  // 64-bit: no overflow
     throw Error("-srcwin " + text + " lies outside the " + std::to_string(cols) + "x" + std::to_string(rows) +
                 " raster");
-  return w;
+  return {int(v[1]), int(v[0]), int(v[3]), int(v[2])};
 }
 
 std::vector<int8_t> truth_labels(const std::vector<float> &truth) {

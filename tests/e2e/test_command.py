@@ -199,6 +199,22 @@ class Rasters(unittest.TestCase):
             self.assertEqual(code, 0, se)
         np.testing.assert_array_equal(read(os.path.join(d, "s1.tif"))[0], read(os.path.join(d, "s0.tif"))[0])
 
+    def test_all_nodata_window(self):
+        # A tile that is all nodata: nodata scores, nothing detected, exit 0.
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        cube = small_cube(seed=5, rows=40, cols=40)
+        cube[:, :12, :12] = -1
+        write_cube(p("in.tif"), cube, nodata=-1)
+        self.assertEqual(run("train", p("in.tif"), p("m.pt"), *FAST)[0], 0)
+        code, _, se = run("apply", p("m.pt"), p("in.tif"), p("t.tif"), "-srcwin", "0", "0", "10", "10", "-q",
+                          "--detections", p("hits.tif"))
+        self.assertEqual(code, 0, se)
+        s, nodata, _ = read(p("t.tif"))
+        self.assertTrue((s == nodata).all())
+        hits, hits_nodata, _ = read(p("hits.tif"))
+        self.assertFalse((hits == 1).any())
+
     def test_stats_model_or_scene(self):
         # The model's reference scores another scene on the training scene's
         # scale; --stats scene refits on the input (as detect does).

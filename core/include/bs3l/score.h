@@ -41,8 +41,10 @@ struct ScoreReference {
   bool empty() const { return band_weight.empty(); }
 };
 
-// The pixels a reference is fitted on: every valid one up to 2^17 pixels,
-// else every k-th pixel (k = pixels >> 17) that is valid.
+// The pixels a reference is fitted on: every valid one below 2^18 pixels,
+// else every k-th pixel (k = sample_stride(pixels) = pixels >> 17) that is
+// valid: 2^17 to 2^18 samples.
+size_t sample_stride(size_t pixels);
 std::vector<size_t> sample_pixels(size_t pixels, const std::vector<uint8_t> &valid);
 
 // 1 / (1.4826 MAD over `sample`)^2 / (bands with a spread) per band of a

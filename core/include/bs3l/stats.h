@@ -10,14 +10,18 @@ namespace bs3l {
 struct SceneStats {
   Scaling scaling;
   std::vector<float> fill;  // valid band means, scaled: nodata's stand-in for the network
+  std::vector<double> mean; // valid band means, raw
   RxBackground rx;          // global RX background, when asked
   size_t valid = 0;         // valid pixels
 };
 
-// Reads `strip_rows` rows at a time. Sums run in pixel order (RX's scatter
-// row by row), so nothing depends on strip_rows: a streamed scene and the
-// same scene in memory give the same statistics, bit for bit. Throws Error
-// on a non-finite valid value and when no pixel is valid.
-SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int strip_rows = 64);
+// Reads `strip_rows` rows at a time (0: strip_rows_for(scene)). Sums run in
+// pixel order (RX's scatter row by row), so nothing depends on strip_rows: a
+// streamed scene and the same scene in memory give the same statistics, bit
+// for bit. Throws Error on a non-finite valid value and when no pixel is valid.
+SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int strip_rows = 0);
+
+// Rows per strip for a pass over a scene: about 64 MB of float32, 1 to 64.
+int strip_rows_for(const SceneReader &scene);
 
 }  // namespace bs3l
