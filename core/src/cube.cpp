@@ -1,5 +1,7 @@
 #include "bs3l/cube.h"
 
+#include "bs3l/stats.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,7 +15,7 @@ size_t Cube::valid_count() const {
   return n;
 }
 
-void check_cube(const Cube &cube, int min_bands) {
+void check_cube(const Cube &cube, int min_bands, bool may_be_empty) {
   if (cube.bands <= 0 || cube.rows <= 0 || cube.cols <= 0)
     throw Error("empty cube (" + std::to_string(cube.bands) + " bands, " + std::to_string(cube.rows) +
                 "x" + std::to_string(cube.cols) + " pixels)");
@@ -24,7 +26,7 @@ void check_cube(const Cube &cube, int min_bands) {
   if (cube.bands < min_bands)
     throw Error("the cube has " + std::to_string(cube.bands) + " band(s); at least " +
                 std::to_string(min_bands) + " are needed");
-  if (cube.valid_count() == 0) throw Error("no valid pixel (everything is nodata or masked)");
+  if (!may_be_empty && cube.valid_count() == 0) throw Error("no valid pixel (everything is nodata or masked)");
   const size_t n = cube.pixels();
   for (int b = 0; b < cube.bands; ++b) {
     const float *p = cube.data.data() + size_t(b) * n;
@@ -71,41 +73,8 @@ std::string to_string(Normalize n) {
   return "none";
 }
 
-Scaling Scaling::fit(const Cube &cube, Normalize kind) {
-  Scaling s;
-  s.kind = kind;
-  s.offset.assign(cube.bands, 0.f);
-  s.scale.assign(cube.bands, 1.f);
-  const size_t n = cube.pixels();
-  if (kind == Normalize::MinMax) {
-    // One global min/max for all bands, as the paper's map01: keeps the
-    // relative band magnitudes that the spectral shape carries.
-    double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
-    for (int b = 0; b < cube.bands; ++b)
-      for (size_t i = 0; i < n; ++i)
-        if (cube.is_valid(i)) {
-          const double v = cube.data[size_t(b) * n + i];
-          lo = std::min(lo, v), hi = std::max(hi, v);
-        }
-    const double range = hi > lo ? hi - lo : 1.0;
-    s.offset.assign(cube.bands, float(lo));
-    s.scale.assign(cube.bands, float(1.0 / range));
-  } else if (kind == Normalize::ZScore) {
-    for (int b = 0; b < cube.bands; ++b) {
-      double sum = 0, sq = 0;
-      size_t count = 0;
-      for (size_t i = 0; i < n; ++i)
-        if (cube.is_valid(i)) {
-          const double v = cube.data[size_t(b) * n + i];
-          sum += v, sq += v * v, ++count;
-        }
-      const double mean = sum / count, var = std::max(0.0, sq / count - mean * mean);
-      s.offset[b] = float(mean);
-      s.scale[b] = var > 0 ? float(1.0 / std::sqrt(var)) : 1.f;
-    }
-  }
-  return s;
-}
+// The statistics pass serves the in-memory fit too: one definition of it.
+Scaling Scaling::fit(const Cube &cube, Normalize kind) { return scene_stats(CubeReader(cube), kind, false).scaling; }
 
 void Scaling::apply(Cube &cube) const {
   if (kind == Normalize::None) return;

@@ -70,16 +70,13 @@ struct NetOut {
 };
 
 NetOut run_network(Model::Impl &m, const Cube &cube, const DetectOptions &o, const Placement &p,
-                   const std::vector<double> &weights, bool keep_residual, bool ring = true,
-                   const std::vector<float> *scene_fill = nullptr) {
+                   const std::vector<float> &fill, const std::vector<double> &weights, bool keep_residual,
+                   bool ring = true) {
   const torch::Device dev = o.device.empty() ? m.device : torch::Device(resolve_device(o.device));
   if (o.amp && !dev.is_cuda()) throw Error("--amp (bf16 autocast) needs a CUDA device");
   m.net->to(dev);
   m.net->eval();
   torch::InferenceMode guard;
-  // Nodata's stand-in: the training scene's means; an older model file has
-  // none: this scene's (given whole-scene means when the cube is a piece).
-  const std::vector<float> fill = !m.fill.empty() ? m.fill : scene_fill ? *scene_fill : valid_means(cube, m.scaling);
   const int halo = receptive_radius(m.config), h = cube.rows, w = cube.cols, B = cube.bands, H = p.H, W = p.W;
   const size_t n = cube.pixels();
   const Window &at = p.at, &win = p.win;
@@ -203,14 +200,15 @@ ScoreReference reference_of(const Parts &s, std::vector<double> weights, const R
   return ref;
 }
 
-void check_values(const Cube &cube, bool part) {
-  if (!part) return check_cube(cube);
-  // A piece of a scene may be all nodata; its values are checked all the same.
-  const size_t n = cube.pixels();
-  for (int b = 0; b < cube.bands; ++b)
-    for (size_t i = 0; i < n; ++i)
-      if (cube.is_valid(i) && !std::isfinite(cube.data[size_t(b) * n + i]))
-        throw Error("band " + std::to_string(b + 1) + " has a non-finite value (NaN or Inf); declare it nodata or mask it");
+// What a run fits on the scene it scores, in one statistics pass: the RX
+// background when refitting, and the nodata fill (the training scene's means,
+// saved with the model; a model file of an earlier build has none: this
+// scene's).
+SceneStats fitted_stats(const Model::Impl &m, const SceneReader &scene, bool refit, std::vector<float> &fill) {
+  SceneStats st;
+  if (refit || m.fill.empty()) st = scene_stats(scene, Normalize::None, refit);
+  fill = m.fill.empty() ? scaled_means(st.mean, m.scaling) : m.fill;
+  return st;
 }
 
 }  // namespace
@@ -229,17 +227,19 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   check_model(m, cube.bands);
   if (o.tile < 1) throw Error("tile size must be at least 1");
   const Placement p = placement_of(cube, o);
-  check_values(cube, p.part);
+  check_cube(cube, 1, p.part);  // a piece of a scene may be all nodata
   if (p.H < 2 || p.W < 2) throw Error("the scene must be at least 2x2 pixels");
   // A model without a reference (fresh from train()) is measured against this scene.
   const bool refit = o.refit || m.reference.empty();
   if (p.part && refit)
     throw Error(o.refit ? "a window cannot be measured against itself: score it against the model's reference"
                         : "a window is scored against the model's reference, which this model lacks");
+  std::vector<float> fill;
+  const SceneStats st = fitted_stats(m, CubeReader(cube), refit, fill);
   Detection d;
   if (!refit) {
     const ScoreReference &ref = m.reference;
-    NetOut net = run_network(m, cube, o, p, ref.band_weight, false);
+    NetOut net = run_network(m, cube, o, p, fill, ref.band_weight, false);
     const RxBackground bg{ref.rx_mean, ref.rx_inverse};
     const Parts s = parts_of(cube, net, p, o.score == Score::Fused ? &bg : nullptr);
     d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx);
@@ -248,7 +248,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
     return d;
   }
   // Refit: the band weights need every sample's residual first.
-  NetOut net = run_network(m, cube, o, p, {}, true);
+  NetOut net = run_network(m, cube, o, p, fill, {}, true);
   const size_t n = cube.pixels();
   const std::vector<double> weights = band_weights(net.residual, cube.bands, n, sample_pixels(n, cube.valid));
   std::vector<float> mse(n);
@@ -256,7 +256,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   net.residual = std::vector<float>();
   for (size_t i = 0; i < n; ++i)
     if (!cube.is_valid(i)) net.weighted[i] = kNaN;
-  const RxBackground bg = rx_fit(cube);
+  const RxBackground &bg = st.rx;
   const Parts s = parts_of(cube, net, p, &bg);
   d.reference = reference_of(s, weights, bg);
   d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx);
@@ -296,7 +296,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
         const auto [b0, b1] = needed(w.col, w.col + w.cols, W, step, halo, false);
         po.cube_at = {a0, b0, a1 - a0, b1 - b0};
         const Cube c = scene.read(po.cube_at);
-        check_values(c, true);
+        check_cube(c, 1, true);
         fn(c, po, placement_of(c, po));
       }
   };
@@ -305,26 +305,19 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
       for (int x = p.win.col; x < p.win.col + p.win.cols; ++x)
         fn(size_t(y - p.at.row) * p.at.cols + (x - p.at.col), size_t(y) * W + x);
   };
-  std::vector<float> fill;  // only for model files without one
-  if (m.fill.empty()) {
-    const SceneStats st = scene_stats(scene, Normalize::None, false);
-    for (int b = 0; b < B; ++b)
-      fill.push_back(m.scaling.kind == Normalize::None
-                         ? float(st.mean[b])
-                         : float((st.mean[b] - m.scaling.offset[b]) * m.scaling.scale[b]));
-  }
-  const std::vector<float> *scene_fill = fill.empty() ? nullptr : &fill;
+  std::vector<float> fill;
+  const SceneStats st = fitted_stats(m, scene, refit, fill);
   std::vector<double> weights;
   RxBackground bg;
   if (refit) {
     // Pass 1: the residual at the sample pixels (as sample_pixels picks
-    // them), for the band spreads; the RX background from a stats pass.
-    bg = scene_stats(scene, Normalize::None, true).rx;
+    // them), for the band spreads.
+    bg = st.rx;
     const size_t stride = sample_stride(n), slots = (n + stride - 1) / stride;
     std::vector<float> res(size_t(B) * slots, 0.f);
     std::vector<uint8_t> got(slots, 0);
     for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
-      const NetOut net = run_network(m, c, po, p, {}, true, false, scene_fill);
+      const NetOut net = run_network(m, c, po, p, fill, {}, true, false);
       each_window_pixel(p, [&](size_t i, size_t j) {
         if (j % stride || !c.is_valid(i)) return;
         got[j / stride] = 1;
@@ -347,7 +340,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   all.mse.assign(n, kNaN), all.rx.assign(n, kNaN);
   const bool want_rx = refit || o.score == Score::Fused;
   for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
-    const NetOut net = run_network(m, c, po, p, weights, false, false, scene_fill);
+    const NetOut net = run_network(m, c, po, p, fill, weights, false, false);
     const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>();
     each_window_pixel(p, [&](size_t i, size_t j) {
       valid[j] = c.is_valid(i);

@@ -59,8 +59,6 @@ class Autocast {
 // convolution). `fill` holds those means in scaled units.
 torch::Tensor prepare_rows(const Cube &cube, const Scaling &scaling, const std::vector<float> &fill, int r0, int r1,
                            torch::Device device);
-// Band means of the valid pixels, scaled.
-std::vector<float> valid_means(const Cube &cube, const Scaling &scaling);
 // Valid-pixel mask [H,W] bool on `device` (all true when the cube has none).
 torch::Tensor valid_mask(const Cube &cube, torch::Device device);
 

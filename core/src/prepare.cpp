@@ -5,20 +5,6 @@ namespace bs3l {
 
 using torch::indexing::Slice;
 
-std::vector<float> valid_means(const Cube &cube, const Scaling &s) {
-  std::vector<float> m(cube.bands, 0.f);
-  const size_t n = cube.pixels();
-  for (int b = 0; b < cube.bands; ++b) {
-    double sum = 0;
-    size_t count = 0;
-    for (size_t i = 0; i < n; ++i)
-      if (cube.is_valid(i)) sum += cube.data[size_t(b) * n + i], ++count;
-    const double mean = count ? sum / count : 0.0;
-    m[b] = s.kind == Normalize::None ? float(mean) : float((mean - s.offset[b]) * s.scale[b]);
-  }
-  return m;
-}
-
 torch::Tensor valid_mask(const Cube &cube, torch::Device device) {
   if (cube.valid.empty()) return torch::ones({cube.rows, cube.cols}, torch::TensorOptions(torch::kBool).device(device));
   return torch::from_blob(const_cast<uint8_t *>(cube.valid.data()), {cube.rows, cube.cols}, torch::kUInt8)

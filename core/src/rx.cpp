@@ -42,7 +42,8 @@ RxBackground rx_fit(const Cube &cube) {
 }
 
 std::vector<float> rx_score(const Cube &cube, const RxBackground &bg) {
-  // A window of a scene may be all nodata: sizes only.
+  // Sizes only: every caller has checked the values (a window of a scene
+  // may be all nodata).
   if (cube.data.size() != size_t(cube.bands) * cube.pixels() || (!cube.valid.empty() && cube.valid.size() != cube.pixels()))
     throw Error("cube data size does not match its dimensions");
   const int64_t B = cube.bands;

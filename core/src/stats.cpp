@@ -14,6 +14,13 @@ int strip_rows_for(const SceneReader &scene) {
   return int(std::clamp<size_t>((size_t(64) << 20) / row, 1, 64));
 }
 
+std::vector<float> scaled_means(const std::vector<double> &mean, const Scaling &s) {
+  std::vector<float> m;
+  for (size_t b = 0; b < mean.size(); ++b)
+    m.push_back(s.kind == Normalize::None ? float(mean[b]) : float((mean[b] - s.offset[b]) * s.scale[b]));
+  return m;
+}
+
 SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, int strip_rows) {
   const int B = scene.bands(), H = scene.rows(), W = scene.cols();
   if (B < 1 || H < 1 || W < 1) throw Error("empty scene");
@@ -77,11 +84,8 @@ SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, i
       sc.offset[b] = float(mean), sc.scale[b] = var > 0 ? float(1.0 / std::sqrt(var)) : 1.f;
     }
   }
-  for (int b = 0; b < B; ++b) {
-    const double mean = sum[b] / count;
-    s.mean.push_back(mean);
-    s.fill.push_back(kind == Normalize::None ? float(mean) : float((mean - sc.offset[b]) * sc.scale[b]));
-  }
+  for (int b = 0; b < B; ++b) s.mean.push_back(sum[b] / count);
+  s.fill = scaled_means(s.mean, sc);
   if (want_rx) {
     const double n = double(count);
     const torch::Tensor m = torch::tensor(dsum, torch::kFloat64) / n;  // mean - shift

@@ -258,15 +258,10 @@ void save_model_file(const Model &m, const std::string &path, bool overwrite) {
 }
 
 // Planes of a cube read at `at`, cut to the window `w` (scene pixels).
-std::vector<float> crop_planes(const std::vector<float> &v, int planes, const Window &at, const Window &w) {
-  std::vector<float> out;
-  out.reserve(size_t(planes) * w.rows * w.cols);
-  for (int p = 0; p < planes; ++p)
-    for (int y = w.row; y < w.row + w.rows; ++y) {
-      const float *row = v.data() + (size_t(p) * at.rows + (y - at.row)) * at.cols + (w.col - at.col);
-      out.insert(out.end(), row, row + w.cols);
-    }
-  return out;
+std::vector<float> crop_planes(std::vector<float> v, int planes, const Window &at, const Window &w) {
+  Cube c;
+  c.bands = planes, c.rows = at.rows, c.cols = at.cols, c.data = std::move(v);
+  return CubeReader(c).read({w.row - at.row, w.col - at.col, w.rows, w.cols}).data;
 }
 
 void write_scores(const Args &a, const std::string &out, const Raster &in, const Scores &s, const std::string &method,
@@ -458,9 +453,10 @@ int cmd_apply(const Argv &argv) {
   if (!window) truth = load_truth(a, in, *r);  // checked before the run; a window's after its crop
   Detection det = window ? detect(m, piece.cube, d) : detect_on(m, input, d, a);
   if (window) {  // keep the window: scores, background and the raster they describe
-    det.score = crop_planes(det.score, 1, piece.at, d.window);
-    if (!det.background.empty()) det.background = crop_planes(det.background, piece.cube.bands, piece.at, d.window);
-    piece = crop(piece, d.window);
+    det.score = crop_planes(std::move(det.score), 1, piece.at, d.window);
+    if (!det.background.empty())
+      det.background = crop_planes(std::move(det.background), piece.cube.bands, piece.at, d.window);
+    piece = crop(std::move(piece), d.window);
     truth = load_truth(a, in, piece);
   }
   const Scores s = network_scores(det, d, pfa);

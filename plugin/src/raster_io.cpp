@@ -377,23 +377,13 @@ Georef shifted(const Georef &geo, int col, int row) {
   return g;
 }
 
-Raster crop(const Raster &r, const Window &w) {
+Raster crop(Raster r, const Window &w) {
   const int dr = w.row - r.at.row, dc = w.col - r.at.col;
   if (dr < 0 || dc < 0 || dr + w.rows > r.at.rows || dc + w.cols > r.at.cols) throw Error("crop outside the raster read");
-  Raster c = r;
-  c.cube = Cube(r.cube.bands, w.rows, w.cols);
-  for (int b = 0; b < r.cube.bands; ++b)
-    for (int y = 0; y < w.rows; ++y)
-      for (int x = 0; x < w.cols; ++x) c.cube.at(b, y, x) = r.cube.at(b, y + dr, x + dc);
-  if (!r.cube.valid.empty()) {
-    c.cube.valid.resize(c.cube.pixels());
-    for (int y = 0; y < w.rows; ++y)
-      for (int x = 0; x < w.cols; ++x)
-        c.cube.valid[size_t(y) * w.cols + x] = r.cube.valid[size_t(y + dr) * r.cube.cols + x + dc];
-  }
-  c.geo = shifted(r.geo, dc, dr);
-  c.at = w;
-  return c;
+  r.cube = CubeReader(r.cube).read({dr, dc, w.rows, w.cols});
+  r.geo = shifted(r.geo, dc, dr);
+  r.at = w;
+  return r;
 }
 
 Window parse_srcwin(const std::string &text, int rows, int cols) {

@@ -61,7 +61,7 @@ void raster_size(const std::string &path, const std::vector<std::string> &open_o
 Georef shifted(const Georef &geo, int col, int row);
 
 // The part `w` (in scene pixels, inside r.at) of a raster read.
-Raster crop(const Raster &r, const Window &w);
+Raster crop(Raster r, const Window &w);
 
 // Parses "XOFF YOFF XSIZE YSIZE" (-srcwin) and checks it against the raster.
 Window parse_srcwin(const std::string &text, int rows, int cols);

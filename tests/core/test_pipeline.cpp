@@ -309,14 +309,25 @@ TEST(Stream, SameScoresAsInMemoryFromWindowsOnly) {
   EXPECT_THROW(detect(m, reader, o), Error);
 }
 
-// The statistics pass gives what the in-memory fits give.
+// The statistics pass gives the paper's map01 (one min/max for all bands)
+// and per-band z-scores, summed in pixel order whatever the strip.
 TEST(Stream, SceneStatsMatchTheInMemoryFits) {
   Cube c = synthetic(5, 23, 19);
+  double lo = 1e300, hi = -1e300;
+  for (float v : c.data) lo = std::min<double>(lo, v), hi = std::max<double>(hi, v);
   for (Normalize k : {Normalize::MinMax, Normalize::ZScore}) {
     const SceneStats s = scene_stats(CubeReader(c), k, true, 5);
-    const Scaling f = Scaling::fit(c, k);
-    EXPECT_EQ(s.scaling.offset, f.offset);
-    EXPECT_EQ(s.scaling.scale, f.scale);
+    for (int b = 0; b < 5; ++b) {
+      double sum = 0, sq = 0;
+      for (size_t i = 0; i < c.pixels(); ++i) {
+        const double v = c.data[size_t(b) * c.pixels() + i];
+        sum += v, sq += v * v;
+      }
+      const double mean = sum / c.pixels(), sd = std::sqrt(sq / c.pixels() - mean * mean);
+      EXPECT_EQ(s.scaling.offset[b], k == Normalize::MinMax ? float(lo) : float(mean));
+      EXPECT_EQ(s.scaling.scale[b], k == Normalize::MinMax ? float(1.0 / (hi - lo)) : float(1.0 / sd));
+    }
+    EXPECT_EQ(Scaling::fit(c, k).offset, s.scaling.offset);
     const SceneStats one = scene_stats(CubeReader(c), k, true, 1);
     EXPECT_EQ(one.rx.inverse, s.rx.inverse);
     EXPECT_EQ(one.fill, s.fill);

@@ -28,8 +28,9 @@ struct Cube {
 };
 
 // Throws Error unless the cube can be trained on / scored: sizes consistent,
-// at least `min_bands` bands, at least one valid pixel, finite valid values.
-void check_cube(const Cube &cube, int min_bands = 2);
+// at least `min_bands` bands, at least one valid pixel (unless `may_be_empty`:
+// a window of a scene may be all nodata), finite valid values.
+void check_cube(const Cube &cube, int min_bands = 2, bool may_be_empty = false);
 
 
 // A rectangle of pixels: first row and column, and size.
@@ -70,7 +71,7 @@ std::string to_string(Normalize n);
 struct Scaling {
   Normalize kind = Normalize::None;
   std::vector<float> offset, scale;  // one per band (MinMax: same value for all bands)
-  static Scaling fit(const Cube &cube, Normalize kind);
+  static Scaling fit(const Cube &cube, Normalize kind);  // = scene_stats(...).scaling (stats.h)
   void apply(Cube &cube) const;
 };
 

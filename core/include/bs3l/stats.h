@@ -21,6 +21,10 @@ struct SceneStats {
 // for bit. Throws Error on a non-finite valid value and when no pixel is valid.
 SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int strip_rows = 0);
 
+// Band means in the network's input units (`scaling` applied): the fill
+// that stands in for nodata.
+std::vector<float> scaled_means(const std::vector<double> &mean, const Scaling &scaling);
+
 // Rows per strip for a pass over a scene: about 64 MB of float32, 1 to 64.
 int strip_rows_for(const SceneReader &scene);
 
