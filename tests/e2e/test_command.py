@@ -315,8 +315,8 @@ class Rasters(unittest.TestCase):
         code, so, _ = run("info", p("nd.tif"))
         self.assertIn("Nodata:     -1", so)
 
-    @unittest.skipUnless(os.path.isdir(HAD_DIR), "real scenes not found at " + HAD_DIR)
     def test_sddata_georef_mat_gives_utm_11n_geotiff(self):
+        need_had(self)
         d = tmpdir()
         out = os.path.join(d, "sd.tif")
         code, so, se = run("detect", os.path.join(HAD_DIR, "sddata_georef.mat"), out, "--steps", "30", "-q")
