@@ -5,6 +5,7 @@
 #include "bs3l/optim.h"
 #include "bs3l/sampler.h"
 #include "bs3l/stats.h"
+#include "cuda_graph.h"
 #include "memory.h"
 #include "model_impl.h"
 
@@ -18,38 +19,56 @@ void report(const TrainOptions &o, double fraction, double loss) {
   if (o.progress && !o.progress(fraction, loss)) throw Cancelled();
 }
 
-MultiAdam make_adam(BS3LNet &net, const TrainOptions &o, double lr) {
-  return MultiAdam(net->parameters(), lr, o.beta1, o.beta2, o.weight_decay);
+MultiAdam make_adam(BS3LNet &net, const TrainOptions &o, double lr, bool capturable = false) {
+  return MultiAdam(net->parameters(), lr, o.beta1, o.beta2, o.weight_decay, 1e-8, capturable);
 }
 
 double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &valid, const TrainOptions &o) {
   if (o.epochs < 1 || o.batch_size < 1) throw Error("epochs and batch size must be at least 1");
   PatchSampler sampler(x, {o.patch, o.ratio, o.window, o.fixed_masks});
-  MultiAdam adam = make_adam(net, o, o.lr);
+  // On CUDA each full batch replays one captured step (autocast's cast cache
+  // does not replay, so not with --amp); the CPU path is the plain loop.
+  const bool graphed = x.is_cuda() && o.cuda_graph && !o.amp;
+  MultiAdam adam = make_adam(net, o, o.lr, graphed);
   torch::Tensor pixels = valid.flatten().nonzero().flatten();  // only valid centres
   const int64_t n = pixels.size(0), per_epoch = (n + o.batch_size - 1) / o.batch_size;
   const double total = double(o.epochs) * per_epoch;
+  // The step's buffers stay put for the graph: centres in, losses out. On
+  // CUDA the loss is read back only now and then: a read per step would
+  // stall the GPU on every batch.
+  torch::Tensor centres = torch::empty({std::min<int64_t>(n, o.batch_size)}, pixels.options());
+  torch::Tensor sum = torch::zeros({}, x.options()), latest = torch::zeros({}, x.options());
+  auto step = [&](const torch::Tensor &batch) {
+    Batch b = sampler.batch(batch);
+    torch::Tensor out;
+    {
+      Autocast amp(o.amp);
+      out = net->forward(b.input).to(torch::kFloat32);
+    }
+    // The paper's L1: masked residual averaged over every element.
+    torch::Tensor loss = ((out - b.label).abs() * b.mask).sum() / double(out.numel());
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    sum.add_(loss.detach());
+    latest.copy_(loss.detach());
+  };
+  std::unique_ptr<StepGraph> graph;
+  if (graphed && n >= o.batch_size) graph = std::make_unique<StepGraph>([&] { step(centres); }, x.device());
   double epoch_loss = 0;
   for (int e = 0; e < o.epochs; ++e) {
     torch::Tensor order = pixels.index({torch::randperm(n, pixels.options())});
-    // On CUDA the loss is read back only now and then: a read per step
-    // would stall the GPU on every batch.
-    torch::Tensor sum = torch::zeros({}, x.options());
+    sum.zero_();
     double last = 0;
     for (int64_t i = 0; i < per_epoch; ++i) {
-      Batch b = sampler.batch(order.slice(0, i * o.batch_size, std::min(n, (i + 1) * o.batch_size)));
-      torch::Tensor out;
-      {
-        Autocast amp(o.amp);
-        out = net->forward(b.input).to(torch::kFloat32);
+      const torch::Tensor batch = order.slice(0, i * o.batch_size, std::min(n, (i + 1) * o.batch_size));
+      if (graph && batch.size(0) == o.batch_size) {
+        centres.copy_(batch);
+        graph->run();
+      } else {
+        step(batch);  // the epoch's last, smaller batch
       }
-      // The paper's L1: masked residual averaged over every element.
-      torch::Tensor loss = ((out - b.label).abs() * b.mask).sum() / double(out.numel());
-      adam.zero_grad();
-      loss.backward();
-      adam.step();
-      sum += loss.detach();
-      if (!x.is_cuda() || i % 64 == 0) last = loss.item<double>();
+      if (!x.is_cuda() || i % 64 == 0) last = latest.item<double>();
       report(o, (e * per_epoch + i + 1) / total, last);
     }
     epoch_loss = sum.item<double>() / per_epoch;
@@ -77,14 +96,22 @@ double train_fast(BS3LNet &net, const TileSource &tiles, const TrainOptions &o) 
   const int64_t h = tiles.scene.rows(), w = tiles.scene.cols(), th = std::min<int64_t>(h, o.tile),
                 tw = std::min<int64_t>(w, o.tile);
   const int64_t bands = tiles.scene.bands();
-  double ema = 0;
+  // A scene within one tile is read once, not at every step.
+  const bool whole = th == h && tw == w;
+  std::pair<torch::Tensor, torch::Tensor> scene_tile;
+  if (whole) scene_tile = tiles(0, 0, int(h), int(w));
+  // On CUDA a loss read per step would stall the GPU: the average stays on
+  // the device and the progress line reads every 16th step.
+  const bool cuda = tiles.m.device.is_cuda();
+  double ema = 0, last = 0;
+  torch::Tensor ema_t;
   for (int s = 0; s < o.steps; ++s) {
     // Cosine decay to zero: the final weights settle instead of wandering.
     const double lr = o.fast_lr * 0.5 * (1 + std::cos(M_PI * s / o.steps));
     adam.lr = lr;
     const int64_t r0 = h > th ? torch::randint(0, h - th + 1, {1}).item<int64_t>() : 0;
     const int64_t c0 = w > tw ? torch::randint(0, w - tw + 1, {1}).item<int64_t>() : 0;
-    auto [tile, ok] = tiles(int(r0), int(c0), int(th), int(tw));
+    auto [tile, ok] = whole ? scene_tile : tiles(int(r0), int(c0), int(th), int(tw));
     auto [input, mask] = blind_spot_scene(tile, fraction, o.window);
     mask = mask * ok.to(mask.dtype());
     const torch::Tensor count = mask.sum().clamp_min(1.0) * double(bands);
@@ -97,11 +124,16 @@ double train_fast(BS3LNet &net, const TileSource &tiles, const TrainOptions &o) 
     adam.zero_grad();
     loss.backward();
     adam.step();
-    const double l = loss.item<double>();
-    ema = s == 0 ? l : 0.9 * ema + 0.1 * l;
-    report(o, double(s + 1) / o.steps, l);
+    if (cuda) {
+      ema_t = s == 0 ? loss.detach() : 0.9 * ema_t + 0.1 * loss.detach();
+      if (s % 16 == 0) last = loss.item<double>();
+    } else {
+      last = loss.item<double>();
+      ema = s == 0 ? last : 0.9 * ema + 0.1 * last;
+    }
+    report(o, double(s + 1) / o.steps, last);
   }
-  return ema;
+  return cuda ? ema_t.item<double>() : ema;
 }
 
 }  // namespace

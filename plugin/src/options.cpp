@@ -107,6 +107,10 @@ std::vector<OptionDef> build() {
        "stream the scene even if it fits in --max-memory (the same scores; for tests and to bound memory)",
        {"detect", "train", "apply", "rx"}, true});
   add({"--deterministic", "", T::Flag, R::None, "", "", {}, 0, 0, "deterministic cuDNN kernels", kTrainers, true});
+  add({"--no-cuda-graph", "", T::Flag, R::None, "", "", {}, 0, 0,
+       "CUDA, faithful mode: launch each training step's kernels one by one instead of replaying the step as a "
+       "CUDA graph (for comparison; slower)",
+       kTrainers, true});
   add({"--amp", "", T::Flag, R::None, "", "", {}, 0, 0,
        "CUDA: bf16 mixed precision (autocast) for training and detection", {"detect", "train", "apply"}, true});
   // --- scores

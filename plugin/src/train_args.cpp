@@ -40,6 +40,7 @@ TrainOptions train_options_of(const Args &a, std::string *notice) {
   o.fixed_masks = paper || a.flag("--fixed-masks");
   o.deterministic = a.flag("--deterministic");
   o.amp = a.flag("--amp");
+  o.cuda_graph = !a.flag("--no-cuda-graph");
   if (o.patch < 3 || o.patch % 2 == 0) throw Error("--patch must be odd and at least 3");
   if (o.window < 2) throw Error("--window must be at least 2");
   if (!(o.ratio >= 0 && o.ratio < 1)) throw Error("--ratio must be in [0, 1)");

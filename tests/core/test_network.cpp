@@ -180,6 +180,32 @@ TEST(Optim, MultiAdamEqualsTorchAdam) {
   EXPECT_FALSE(torch::equal(pa[0], first));  // it did train
 }
 
+// The capturable form (step count and bias corrections on the device, for
+// CUDA graphs) takes the same steps to rounding.
+TEST(Optim, CapturableAdamTakesTheSameSteps) {
+  torch::manual_seed(4);
+  BS3LNet a(ModelConfig{6, 8, 1, false}), b(ModelConfig{6, 8, 1, false});
+  {
+    torch::NoGradGuard g;
+    auto pa = a->parameters(), pb = b->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) pb[i].copy_(pa[i]);
+  }
+  MultiAdam host(a->parameters(), 1e-3, 0.5, 0.999, 1e-5), device(b->parameters(), 1e-3, 0.5, 0.999, 1e-5, 1e-8, true);
+  torch::Tensor x = torch::rand({2, 6, 12, 10}), first = a->parameters()[0].detach().clone();
+  for (int s = 0; s < 6; ++s) {
+    host.lr = device.lr = ref_lr(s);
+    for (auto [net, opt] : {std::pair{&a, &host}, std::pair{&b, &device}}) {
+      opt->zero_grad();
+      ((*net)->forward(x) - x).abs().mean().backward();
+      opt->step();
+    }
+  }
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-5, 1e-7)) << "parameter " << i;
+  EXPECT_GT((pa[0] - first).abs().max().item<double>(), 1e-4);  // it did train
+}
+
 // train() is a library call: it must not leave the caller's thread count or
 // cuDNN flags changed.
 TEST(Train, GivesTheCallersThreadsAndCudnnFlagsBack) {

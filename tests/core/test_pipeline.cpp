@@ -175,6 +175,31 @@ TEST(Train, FaithfulLossDecreasesAndCancels) {
   EXPECT_THROW(train(c, o), Cancelled);
 }
 
+// On CUDA the faithful step replays as a CUDA graph: it must learn as the
+// step launched op by op does (scripts/gpu-check.sh runs this on a GPU).
+TEST(Train, FaithfulCudaGraphLearnsAsEagerSteps) {
+  if (!on_cuda()) GTEST_SKIP() << "CUDA graphs: needs BS3L_TEST_DEVICE=cuda";
+  std::vector<int8_t> truth;
+  Cube c = synthetic(6, 30, 30, &truth);
+  TrainOptions o = quick(0);
+  o.mode = TrainMode::Faithful;
+  o.epochs = 8;
+  o.patch = 9;
+  o.lr = 1e-3;
+  DetectOptions d;
+  d.score = Score::Mse;
+  double auc[2], loss[2];
+  for (int graph : {0, 1}) {
+    o.cuda_graph = graph;
+    const Model m = train(c, o);
+    loss[graph] = m.final_loss();
+    auc[graph] = roc_auc(detect(m, c, d).score, truth);
+  }
+  EXPECT_GT(auc[1], 0.9);
+  EXPECT_NEAR(auc[1], auc[0], 0.02);
+  EXPECT_NEAR(loss[1], loss[0], 0.2 * loss[0]);
+}
+
 TEST(Train, SameSeedSameScores) {
   Cube c = synthetic(5, 20, 20);
   Detection a = detect(train(c, quick(10)), c), b = detect(train(c, quick(10)), c);

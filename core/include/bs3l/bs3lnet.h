@@ -54,6 +54,7 @@ struct TrainOptions {
   std::string device = "cpu";  // cpu, cuda, cuda:N, auto
   bool deterministic = false;  // also cuDNN's deterministic algorithms
   bool amp = false;            // CUDA only: bf16 autocast for the forward passes
+  bool cuda_graph = true;      // CUDA, faithful mode, no amp: replay each step as a CUDA graph
   Progress progress;
 };
 
