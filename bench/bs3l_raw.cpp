@@ -84,9 +84,11 @@ int detect(int argc, char **argv) {
   const bs3l::Detection det = bs3l::detect(m, cube, d);
   const auto t2 = Clock::now();
   const double train_s = std::chrono::duration<double>(t1 - t0).count(), detect_s = std::chrono::duration<double>(t2 - t1).count();
-  std::printf("device %s  mode %s  %s %d  train %.1f s  detect %.2f s%s\n", t.device.c_str(), mode.c_str(),
+  const bool graphed = mode == "faithful" && t.device.rfind("cuda", 0) == 0 && t.cuda_graph && !t.amp &&
+                       bs3l::cuda_graphs_built();
+  std::printf("device %s  mode %s  %s %d  train %.1f s  detect %.2f s%s%s\n", t.device.c_str(), mode.c_str(),
               mode == "fast" ? "steps" : "epochs", mode == "fast" ? t.steps : t.epochs, train_s, detect_s,
-              t.amp ? "  (bf16 autocast)" : "");
+              t.amp ? "  (bf16 autocast)" : "", graphed ? "  (CUDA graph)" : "");
   if (pos.size() == 5) write_raw(pos[4], det.score);
   if (a.has("--truth")) {
     const std::vector<uint8_t> truth = read_raw<uint8_t>(a.get("--truth"), cube.pixels());

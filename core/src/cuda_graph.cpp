@@ -3,7 +3,10 @@
 
 #include "bs3l/cube.h"
 
-#ifdef BS3L_CUDA_GRAPHS
+// The CUDA runtime's headers come with a CUDA LibTorch's CMake targets; a
+// build that lacks them falls back to op-by-op steps.
+#if defined(BS3L_CUDA_GRAPHS) && __has_include(<cuda_runtime_api.h>)
+#define BS3L_GRAPHS_ON 1
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -12,7 +15,7 @@
 
 namespace bs3l {
 
-#ifdef BS3L_CUDA_GRAPHS
+#ifdef BS3L_GRAPHS_ON
 
 bool cuda_graphs_built() { return true; }
 

@@ -1,16 +1,17 @@
 // One training step replayed as a CUDA graph. The paper's batches of 100
 // small patches leave a GPU waiting on kernel launches (about 5 ms a step on
 // an H200); a graph launches the whole step at once. Built only against a
-// CUDA LibTorch (BS3L_CUDA_GRAPHS); elsewhere constructing one throws.
+// CUDA LibTorch (BS3L_CUDA_GRAPHS); elsewhere cuda_graphs_built() is false and
+// constructing one throws.
 #pragma once
 #include <functional>
 #include <memory>
 
 #include <torch/torch.h>
 
-namespace bs3l {
+#include "bs3l/bs3lnet.h"
 
-bool cuda_graphs_built();
+namespace bs3l {
 
 class StepGraph {
  public:

@@ -140,6 +140,10 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
 void save_model(const Model &model, const std::string &path);
 Model load_model(const std::string &path, const std::string &device = "cpu");
 
+// Whether this build replays faithful training steps as CUDA graphs (a CUDA
+// LibTorch with the CUDA runtime's headers).
+bool cuda_graphs_built();
+
 // Resolves "auto", "cpu", "cuda", "cuda:N"; throws Error if CUDA is asked for
 // and missing. `notice` receives a one-line message when auto falls back.
 std::string resolve_device(const std::string &name, std::string *notice = nullptr);
