@@ -200,15 +200,18 @@ ScoreReference reference_of(const Parts &s, std::vector<double> weights, const R
   return ref;
 }
 
-// What a run fits on the scene it scores, in one statistics pass: the RX
-// background when refitting, and the nodata fill (the training scene's means,
-// saved with the model; a model file of an earlier build has none: this
-// scene's).
-SceneStats fitted_stats(const Model::Impl &m, const SceneReader &scene, bool refit, std::vector<float> &fill) {
-  SceneStats st;
-  if (refit || m.fill.empty()) st = scene_stats(scene, Normalize::None, refit);
-  fill = m.fill.empty() ? scaled_means(st.mean, m.scaling) : m.fill;
-  return st;
+// The nodata fill: the training scene's means, saved with the model; a
+// model file of an earlier build has none: this scene's (one statistics pass).
+std::vector<float> fill_of(const Model::Impl &m, const SceneReader &scene) {
+  if (!m.fill.empty()) return m.fill;
+  return scaled_means(scene_stats(scene, Normalize::None, false).mean, m.scaling);
+}
+
+// Global RX's background when refitting: every valid pixel but the fraction
+// the network scores highest (one statistics pass).
+RxBackground purified_rx(const SceneReader &scene, const std::vector<float> &scaled, double drop) {
+  const std::vector<uint8_t> keep = background_pixels(scaled, drop);
+  return scene_stats(scene, Normalize::None, true, 0, &keep).rx;
 }
 
 }  // namespace
@@ -234,8 +237,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   if (p.part && refit)
     throw Error(o.refit ? "a window cannot be measured against itself: score it against the model's reference"
                         : "a window is scored against the model's reference, which this model lacks");
-  std::vector<float> fill;
-  const SceneStats st = fitted_stats(m, CubeReader(cube), refit, fill);
+  const std::vector<float> fill = fill_of(m, CubeReader(cube));
   Detection d;
   if (!refit) {
     const ScoreReference &ref = m.reference;
@@ -256,8 +258,9 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   net.residual = std::vector<float>();
   for (size_t i = 0; i < n; ++i)
     if (!cube.is_valid(i)) net.weighted[i] = kNaN;
-  const RxBackground &bg = st.rx;
-  const Parts s = parts_of(cube, net, p, &bg);
+  Parts s = parts_of(cube, net, p, nullptr);
+  const RxBackground bg = purified_rx(CubeReader(cube), s.scaled, o.rx_purify);
+  s.rx = rx_score(cube, bg);
   d.reference = reference_of(s, weights, bg);
   d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx);
   d.background = std::move(net.background);
@@ -283,7 +286,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   const int step = std::max(1, o.tile), wc = std::max(step, floor_to(std::max(window_cols, step), step));
   const int halo = receptive_radius(m.config);
   const bool refit = o.refit || m.reference.empty();
-  const int passes = refit ? 2 : 1, windows = ((H + step - 1) / step) * ((W + wc - 1) / wc);
+  const int passes = refit ? 3 : 1, windows = ((H + step - 1) / step) * ((W + wc - 1) / wc);
   int done = 0;
   auto for_windows = [&](auto &&fn) {
     for (int r0 = 0; r0 < H; r0 += step)
@@ -305,14 +308,12 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
       for (int x = p.win.col; x < p.win.col + p.win.cols; ++x)
         fn(size_t(y - p.at.row) * p.at.cols + (x - p.at.col), size_t(y) * W + x);
   };
-  std::vector<float> fill;
-  const SceneStats st = fitted_stats(m, scene, refit, fill);
+  const std::vector<float> fill = fill_of(m, scene);
   std::vector<double> weights;
   RxBackground bg;
   if (refit) {
     // Pass 1: the residual at the sample pixels (as sample_pixels picks
     // them), for the band spreads.
-    bg = st.rx;
     const size_t stride = sample_stride(n), slots = (n + stride - 1) / stride;
     std::vector<float> res(size_t(B) * slots, 0.f);
     std::vector<uint8_t> got(slots, 0);
@@ -333,24 +334,34 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
     weights = m.reference.band_weight;
     bg = {m.reference.rx_mean, m.reference.rx_inverse};
   }
-  // Pass 2: every pixel's energies and RX, then the 3x3 support scene-wide.
+  // Pass 2: every pixel's energies (and RX against the model's background),
+  // then the 3x3 support scene-wide.
   Parts all;
   std::vector<float> weighted(n, kNaN);
   std::vector<uint8_t> valid(n, 0);
   all.mse.assign(n, kNaN), all.rx.assign(n, kNaN);
-  const bool want_rx = refit || o.score == Score::Fused;
+  const bool want_rx = !refit && o.score == Score::Fused;
+  auto add_rx = [&](const Cube &c, const Placement &p) {
+    const std::vector<float> rx = rx_score(c, bg);
+    each_window_pixel(p, [&](size_t i, size_t j) { all.rx[j] = rx[i]; });
+  };
   for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
     const NetOut net = run_network(m, c, po, p, fill, weights, false, false);
-    const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>();
     each_window_pixel(p, [&](size_t i, size_t j) {
       valid[j] = c.is_valid(i);
       all.mse[j] = net.mse[i], weighted[j] = net.weighted[i];
-      if (want_rx) all.rx[j] = rx[i];
     });
+    if (want_rx) add_rx(c, p);
   });
-  if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   all.scaled = with_neighbours(weighted, H, W, valid);
   weighted = std::vector<float>();
+  if (refit) {
+    // RX's background without the pixels the network ranks highest (one
+    // statistics pass), then pass 3: RX against it.
+    bg = purified_rx(scene, all.scaled, o.rx_purify);
+    for_windows([&](const Cube &c, const DetectOptions &, const Placement &p) { add_rx(c, p); });
+  }
+  if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   Detection d;
   d.reference = refit ? reference_of(all, weights, bg) : m.reference;
   if (d.reference.mse.empty()) throw Error("no valid pixel (everything is nodata or masked)");

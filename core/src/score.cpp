@@ -144,6 +144,20 @@ std::vector<double> finite_of(const std::vector<float> &v) {
 
 }  // namespace
 
+std::vector<uint8_t> background_pixels(const std::vector<float> &scaled, double drop) {
+  if (!(drop >= 0 && drop < 1)) throw Error("the fraction of pixels left out of RX's background must be in [0, 1)");
+  std::vector<float> v;
+  for (float x : scaled)
+    if (std::isfinite(x)) v.push_back(x);
+  std::vector<uint8_t> keep(scaled.size(), 0);
+  if (v.empty()) return keep;
+  const size_t k = size_t(std::floor((1 - drop) * double(v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  const float top = v[k];
+  for (size_t i = 0; i < keep.size(); ++i) keep[i] = std::isfinite(scaled[i]) && scaled[i] <= top;
+  return keep;
+}
+
 std::vector<float> fuse(const std::vector<float> &scaled, const std::vector<float> &rx, double weight) {
   return fuse_with(component(finite_of(scaled), Tail::Exponential), component(finite_of(rx), Tail::Power), scaled,
                    rx, weight);

@@ -21,13 +21,15 @@ std::vector<float> scaled_means(const std::vector<double> &mean, const Scaling &
   return m;
 }
 
-SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, int strip_rows) {
+SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, int strip_rows,
+                       const std::vector<uint8_t> *rx_keep) {
   const int B = scene.bands(), H = scene.rows(), W = scene.cols();
   if (B < 1 || H < 1 || W < 1) throw Error("empty scene");
   if (strip_rows <= 0) strip_rows = strip_rows_for(scene);
+  if (rx_keep && rx_keep->size() != size_t(H) * W) throw Error("the RX pixel mask does not match the scene");
   std::vector<double> sum(B, 0.0), sq(B, 0.0);
   double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
-  size_t count = 0;
+  size_t count = 0, rx_count = 0;
   // RX: scatter about the first valid pixel (one pass, no cancellation).
   std::vector<double> shift, dsum(B, 0.0);
   torch::Tensor scatter = torch::zeros({B, B}, torch::kFloat64);
@@ -54,7 +56,8 @@ SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, i
       std::vector<double> d;  // valid pixels of the row, [k][B]
       for (int x = 0; x < W; ++x) {
         const size_t i = size_t(y) * W + x;
-        if (!c.is_valid(i)) continue;
+        if (!c.is_valid(i) || (rx_keep && !(*rx_keep)[size_t(r0 + y) * W + x])) continue;
+        ++rx_count;
         if (shift.empty())
           for (int b = 0; b < B; ++b) shift.push_back(c.data[size_t(b) * n + i]);
         for (int b = 0; b < B; ++b) {
@@ -87,7 +90,8 @@ SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, i
   for (int b = 0; b < B; ++b) s.mean.push_back(sum[b] / count);
   s.fill = scaled_means(s.mean, sc);
   if (want_rx) {
-    const double n = double(count);
+    if (rx_count == 0) throw Error("no pixel left for the RX background");
+    const double n = double(rx_count);
     const torch::Tensor m = torch::tensor(dsum, torch::kFloat64) / n;  // mean - shift
     const torch::Tensor cov = (scatter - n * m.outer(m)) / std::max(1.0, n - 1);
     // Tolerance as MATLAB's pinv: max(size) * eps * largest singular value.

@@ -141,6 +141,8 @@ DetectOptions detect_options(const Args &a, bool faithful) {
   d.score = faithful && !a.has("--score") ? Score::Mse : parse_score(a.get("--score"));
   d.rx_weight = a.get_double("--rx-weight", d.rx_weight);
   if (!(d.rx_weight >= 0 && d.rx_weight <= 1e6)) throw Error("--rx-weight must be in [0, 1e6]");
+  d.rx_purify = a.get_double("--rx-purify", d.rx_purify);
+  if (!(d.rx_purify >= 0 && d.rx_purify < 1)) throw Error("--rx-purify must be in [0, 1)");
   return d;
 }
 
@@ -148,6 +150,7 @@ std::string describe(const DetectOptions &d) {
   std::ostringstream s;
   s << "score=" << to_string(d.score);
   if (d.score == Score::Fused) s << " rx_weight=" << d.rx_weight;
+  s << " rx_purify=" << d.rx_purify;
   return s.str();
 }
 

@@ -118,9 +118,14 @@ std::vector<OptionDef> build() {
        "how residuals become scores (mse with --mode faithful): mse = mean squared residual over bands (the "
        "paper's); scaled = each band's residual over its robust spread (1.4826 x MAD), squared, averaged over "
        "bands, plus its 3x3 neighbourhood mean; fused = -log10(pfa(scaled) + w x pfa(global RX)), each pfa from "
-       "the scene's own tail",
+       "the scene's own tail, RX's background fitted without the pixels scaled ranks highest (--rx-purify)",
        kScorers});
   add({"--rx-weight", "", T::Number, R::None, "W", num(d.rx_weight), {}, 0, 1e6, "fused: the weight w of the RX term",
+       kScorers, true});
+  add({"--rx-purify", "", T::Number, R::None, "F", num(d.rx_purify), {}, 0, 1,
+       "when the scores are measured against the scene itself (detect, apply --stats scene; train uses the default): global RX's background mean and "
+       "covariance leave out this fraction of the pixels, those the network's scaled score ranks highest (0: every "
+       "valid pixel, plain global RX)",
        kScorers, true});
   add({"--stats", "", T::Choice, R::None, "FROM", "model", {"model", "scene"}, 0, 0,
        "what the scores are measured against: model = the training scene's residual spreads, RX background and "

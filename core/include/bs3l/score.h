@@ -28,6 +28,12 @@ std::vector<float> scaled_score(const std::vector<float> &residual, int bands, i
 // as a sum of ranks would. NaN where either is NaN.
 std::vector<float> fuse(const std::vector<float> &scaled, const std::vector<float> &rx, double weight);
 
+// The pixels global RX's background is fitted on when refitting: the valid
+// ones (finite `scaled`) less the fraction `drop` that `scaled` ranks
+// highest, so that what the network flags (anomalies, rare materials) does
+// not inflate the covariance RX measures against. drop 0: every valid pixel.
+std::vector<uint8_t> background_pixels(const std::vector<float> &scaled, double drop);
+
 // The tail each score is calibrated with (tail_pfa); RX: Tail::Power.
 Tail tail_of(Score s);
 

@@ -19,7 +19,10 @@ struct SceneStats {
 // pixel order (RX's scatter row by row), so nothing depends on strip_rows: a
 // streamed scene and the same scene in memory give the same statistics, bit
 // for bit. Throws Error on a non-finite valid value and when no pixel is valid.
-SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int strip_rows = 0);
+// rx_keep (rows x cols, row-major), when given, limits RX's background to the
+// valid pixels it marks nonzero.
+SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int strip_rows = 0,
+                       const std::vector<uint8_t> *rx_keep = nullptr);
 
 // Band means in the network's input units (`scaling` applied): the fill
 // that stands in for nodata.
