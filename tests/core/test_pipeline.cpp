@@ -206,6 +206,34 @@ TEST(Train, SameSeedSameScores) {
   expect_same_scores(a.score, b.score);
 }
 
+// Refitting, global RX's background is fitted on the valid pixels less the
+// top 10% of the scaled score, exactly as on a scene where only those are
+// valid; drop 0 is plain global RX.
+TEST(Detect, RxBackgroundLeavesOutWhatTheNetworkRanksHighest) {
+  Cube c = synthetic(6, 30, 28);
+  c.valid.assign(c.pixels(), 1);
+  c.valid[40] = 0;
+  const Model m = train(c, quick(5));
+  DetectOptions o;
+  o.score = Score::Scaled;
+  o.rx_purify = 0;
+  const RxBackground plain = rx_fit(c);
+  const Detection all = detect(m, c, o);
+  EXPECT_EQ(all.reference.rx_mean, plain.mean);
+  EXPECT_EQ(all.reference.rx_inverse, plain.inverse);
+  o.rx_purify = 0.1;
+  const Detection d = detect(m, c, o);
+  Cube kept = c;
+  kept.valid = background_pixels(d.score, 0.1);
+  size_t left = 0;
+  for (size_t i = 0; i < kept.valid.size(); ++i) left += c.valid[i] && !kept.valid[i];
+  EXPECT_NEAR(double(left), 0.1 * (c.pixels() - 1), 1.0);
+  const RxBackground expect = rx_fit(kept);
+  EXPECT_EQ(d.reference.rx_mean, expect.mean);
+  EXPECT_EQ(d.reference.rx_inverse, expect.inverse);
+  EXPECT_NE(d.reference.rx_mean, plain.mean);
+}
+
 TEST(Model, SaveLoadRoundTrip) {
   Cube c = synthetic(5, 20, 24);
   TrainOptions o = quick(10);
@@ -325,6 +353,8 @@ TEST(Stream, SameScoresAsInMemoryFromWindowsOnly) {
     expect_same_scores(streamed.score, mem.score);
     EXPECT_EQ(streamed.reference.band_weight, mem.reference.band_weight);
     EXPECT_EQ(streamed.reference.scaled, mem.reference.scaled);
+    EXPECT_EQ(streamed.reference.rx_mean, mem.reference.rx_mean);  // RX fitted without the top scaled pixels
+    EXPECT_EQ(streamed.reference.rx_inverse, mem.reference.rx_inverse);
   }
   EXPECT_LT(reader.largest, c.pixels());
   m.set_reference(detect(m, c, o).reference);

@@ -156,3 +156,22 @@ TEST(Calibrate, FuseAddsTheRxTermAndKeepsNaN) {
     if (i != 3) EXPECT_LE(both[i], alone[i] + 1e-6);  // the RX term only adds probability
   EXPECT_THROW(fuse(fa, {1.f}, 0.1), Error);
 }
+
+// RX's background pixels when refitting: the valid ones but the top `drop`
+// of the scaled score; never an invalid (NaN) one.
+TEST(Score, BackgroundPixelsLeaveOutTheTopFraction) {
+  std::vector<float> s(1000);
+  for (size_t i = 0; i < s.size(); ++i) s[i] = float((i * 7919) % 1000);  // 0..999, shuffled
+  s[5] = std::nanf("");
+  const std::vector<uint8_t> all = background_pixels(s, 0.0), most = background_pixels(s, 0.1);
+  size_t kept_all = 0, kept = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    kept_all += all[i], kept += most[i];
+    if (i == 5) EXPECT_FALSE(all[i] || most[i]);
+    else EXPECT_EQ(bool(most[i]), s[i] <= 899.f) << i;  // 999 finite values (595 is NaN): 900 and up go
+  }
+  EXPECT_EQ(kept_all, 999u);
+  EXPECT_EQ(kept, 899u);
+  EXPECT_THROW(background_pixels(s, 1.0), Error);
+  EXPECT_THROW(background_pixels(s, -0.1), Error);
+}

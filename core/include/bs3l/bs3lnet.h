@@ -102,10 +102,10 @@ struct DetectOptions {
   bool want_background = false;
   bool amp = false;  // CUDA only: bf16 autocast
   Score score = Score::Fused;
-  double rx_weight = 0.3;  // Score::Fused: weight of global RX's rank
+  double rx_weight = 0.2;  // Score::Fused: weight of global RX's rank
   // Refitting: global RX's background leaves out this fraction of the pixels,
   // those the network's scaled score ranks highest (background_pixels).
-  double rx_purify = 0.1;
+  double rx_purify = 0.05;
   // Fit the score reference on this cube (the training scene) instead of
   // using the model's (a model fresh from train() has none: always refit);
   // Detection::reference returns what was used.
