@@ -150,6 +150,12 @@ TEST(Sampler, SceneBlindSpotsNeverSelfAndWithinWindow) {
     }
 }
 
+void copy_parameters(BS3LNet &from, BS3LNet &to) {
+  torch::NoGradGuard g;
+  auto pa = from->parameters(), pb = to->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) pb[i].copy_(pa[i]);
+}
+
 double ref_lr(int step) { return 1e-3 / (1 + step); }  // a changing rate, as the fast mode's
 
 // The multi-tensor Adam must take exactly torch::optim::Adam's steps (on the
@@ -157,11 +163,7 @@ double ref_lr(int step) { return 1e-3 / (1 + step); }  // a changing rate, as th
 TEST(Optim, MultiAdamEqualsTorchAdam) {
   torch::manual_seed(3);
   BS3LNet a(ModelConfig{6, 8, 1, false}), b(ModelConfig{6, 8, 1, false});
-  {
-    torch::NoGradGuard g;
-    auto pa = a->parameters(), pb = b->parameters();
-    for (size_t i = 0; i < pa.size(); ++i) pb[i].copy_(pa[i]);
-  }
+  copy_parameters(a, b);
   MultiAdam ours(a->parameters(), 1e-3, 0.5, 0.999, 1e-5);
   torch::optim::Adam ref(b->parameters(), torch::optim::AdamOptions(1e-3).betas({0.5, 0.999}).weight_decay(1e-5));
   torch::Tensor x = torch::rand({2, 6, 12, 10}), first = a->parameters()[0].detach().clone();
@@ -185,11 +187,7 @@ TEST(Optim, MultiAdamEqualsTorchAdam) {
 TEST(Optim, CapturableAdamTakesTheSameSteps) {
   torch::manual_seed(4);
   BS3LNet a(ModelConfig{6, 8, 1, false}), b(ModelConfig{6, 8, 1, false});
-  {
-    torch::NoGradGuard g;
-    auto pa = a->parameters(), pb = b->parameters();
-    for (size_t i = 0; i < pa.size(); ++i) pb[i].copy_(pa[i]);
-  }
+  copy_parameters(a, b);
   MultiAdam host(a->parameters(), 1e-3, 0.5, 0.999, 1e-5), device(b->parameters(), 1e-3, 0.5, 0.999, 1e-5, 1e-8, true);
   torch::Tensor x = torch::rand({2, 6, 12, 10}), first = a->parameters()[0].detach().clone();
   for (int s = 0; s < 6; ++s) {
