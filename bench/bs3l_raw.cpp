@@ -84,8 +84,7 @@ int detect(int argc, char **argv) {
   const bs3l::Detection det = bs3l::detect(m, cube, d);
   const auto t2 = Clock::now();
   const double train_s = std::chrono::duration<double>(t1 - t0).count(), detect_s = std::chrono::duration<double>(t2 - t1).count();
-  const bool graphed = mode == "faithful" && t.device.rfind("cuda", 0) == 0 && t.cuda_graph && !t.amp &&
-                       bs3l::cuda_graphs_built();
+  const bool graphed = bs3l::replays_cuda_graph(t, t.device.rfind("cuda", 0) == 0);
   std::printf("device %s  mode %s  %s %d  train %.1f s  detect %.2f s%s%s\n", t.device.c_str(), mode.c_str(),
               mode == "fast" ? "steps" : "epochs", mode == "fast" ? t.steps : t.epochs, train_s, detect_s,
               t.amp ? "  (bf16 autocast)" : "", graphed ? "  (CUDA graph)" : "");

@@ -9,9 +9,9 @@
 
 #include <torch/torch.h>
 
-#include "bs3l/bs3lnet.h"
-
 namespace bs3l {
+
+bool cuda_graphs_built();
 
 class StepGraph {
  public:

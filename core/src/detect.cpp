@@ -286,7 +286,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   const int step = std::max(1, o.tile), wc = std::max(step, floor_to(std::max(window_cols, step), step));
   const int halo = receptive_radius(m.config);
   const bool refit = o.refit || m.reference.empty();
-  const int passes = refit ? 3 : 1, windows = ((H + step - 1) / step) * ((W + wc - 1) / wc);
+  const int passes = refit ? 2 : 1, windows = ((H + step - 1) / step) * ((W + wc - 1) / wc);
   int done = 0;
   auto for_windows = [&](auto &&fn) {
     for (int r0 = 0; r0 < H; r0 += step)
@@ -341,25 +341,22 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   std::vector<uint8_t> valid(n, 0);
   all.mse.assign(n, kNaN), all.rx.assign(n, kNaN);
   const bool want_rx = !refit && o.score == Score::Fused;
-  auto add_rx = [&](const Cube &c, const Placement &p) {
-    const std::vector<float> rx = rx_score(c, bg);
-    each_window_pixel(p, [&](size_t i, size_t j) { all.rx[j] = rx[i]; });
-  };
   for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
     const NetOut net = run_network(m, c, po, p, fill, weights, false, false);
+    const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>();
     each_window_pixel(p, [&](size_t i, size_t j) {
       valid[j] = c.is_valid(i);
       all.mse[j] = net.mse[i], weighted[j] = net.weighted[i];
+      if (want_rx) all.rx[j] = rx[i];
     });
-    if (want_rx) add_rx(c, p);
   });
   all.scaled = with_neighbours(weighted, H, W, valid);
   weighted = std::vector<float>();
   if (refit) {
-    // RX's background without the pixels the network ranks highest (one
-    // statistics pass), then pass 3: RX against it.
+    // RX's background without the pixels the network ranks highest, then
+    // RX against it: two passes by strips, no halo.
     bg = purified_rx(scene, all.scaled, o.rx_purify);
-    for_windows([&](const Cube &c, const DetectOptions &, const Placement &p) { add_rx(c, p); });
+    all.rx = rx_score(scene, bg);
   }
   if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   Detection d;

@@ -64,6 +64,17 @@ std::vector<float> rx_score(const Cube &cube, const RxBackground &bg) {
   return out;
 }
 
+std::vector<float> rx_score(const SceneReader &scene, const RxBackground &bg) {
+  const int H = scene.rows(), W = scene.cols(), strip_rows = strip_rows_for(scene);
+  std::vector<float> out;
+  out.reserve(size_t(H) * W);
+  for (int r0 = 0; r0 < H; r0 += strip_rows) {
+    const std::vector<float> s = rx_score(scene.read({r0, 0, std::min(strip_rows, H - r0), W}), bg);
+    out.insert(out.end(), s.begin(), s.end());
+  }
+  return out;
+}
+
 std::vector<float> rx_global(const Cube &cube) { return rx_score(cube, rx_fit(cube)); }
 
 std::vector<float> rx_local(const Cube &cube, int inner, int outer) {

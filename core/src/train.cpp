@@ -28,7 +28,7 @@ double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor 
   PatchSampler sampler(x, {o.patch, o.ratio, o.window, o.fixed_masks});
   // On CUDA each full batch replays one captured step (autocast's cast cache
   // does not replay, so not with --amp); the CPU path is the plain loop.
-  const bool graphed = x.is_cuda() && o.cuda_graph && !o.amp && cuda_graphs_built();
+  const bool graphed = replays_cuda_graph(o, x.is_cuda());
   MultiAdam adam = make_adam(net, o, o.lr, graphed);
   torch::Tensor pixels = valid.flatten().nonzero().flatten();  // only valid centres
   const int64_t n = pixels.size(0), per_epoch = (n + o.batch_size - 1) / o.batch_size;
@@ -153,6 +153,10 @@ struct RestoreSettings {
 };
 
 }  // namespace
+
+bool replays_cuda_graph(const TrainOptions &o, bool on_cuda) {
+  return o.mode == TrainMode::Faithful && on_cuda && o.cuda_graph && !o.amp && cuda_graphs_built();
+}
 
 Model train(const Cube &cube, const TrainOptions &o) {
   check_cube(cube);

@@ -71,17 +71,7 @@ Input open_input(const Args &a, const std::string &path, const ReadOptions &opti
 }
 
 std::vector<float> rx_streamed(const SceneReader &scene) {
-  const int strip_rows = strip_rows_for(scene);
-  const RxBackground bg = scene_stats(scene, Normalize::None, true, strip_rows).rx;
-  const int H = scene.rows(), W = scene.cols();
-  std::vector<float> out;
-  out.reserve(size_t(H) * W);
-  for (int r0 = 0; r0 < H; r0 += strip_rows) {
-    const Cube c = scene.read({r0, 0, std::min(strip_rows, H - r0), W});
-    const std::vector<float> s = rx_score(c, bg);
-    out.insert(out.end(), s.begin(), s.end());
-  }
-  return out;
+  return rx_score(scene, scene_stats(scene, Normalize::None, true).rx);
 }
 
 }  // namespace bs3l::app

@@ -143,9 +143,10 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
 void save_model(const Model &model, const std::string &path);
 Model load_model(const std::string &path, const std::string &device = "cpu");
 
-// Whether this build replays faithful training steps as CUDA graphs (a CUDA
-// LibTorch with the CUDA runtime's headers).
-bool cuda_graphs_built();
+// Whether train() replays each step as a CUDA graph with these options on a
+// CUDA device: faithful mode, cuda_graph, no amp, and a build against a CUDA
+// LibTorch with the CUDA runtime's headers.
+bool replays_cuda_graph(const TrainOptions &options, bool on_cuda);
 
 // Resolves "auto", "cpu", "cuda", "cuda:N"; throws Error if CUDA is asked for
 // and missing. `notice` receives a one-line message when auto falls back.

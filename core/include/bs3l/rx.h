@@ -15,6 +15,8 @@ struct RxBackground {
 };
 RxBackground rx_fit(const Cube &cube);
 std::vector<float> rx_score(const Cube &cube, const RxBackground &background);
+// The same for a scene read by strips (only the scores held).
+std::vector<float> rx_score(const SceneReader &scene, const RxBackground &background);
 
 // Local (dual-window) RX: mean and covariance from the valid pixels between an
 // inner and an outer square window (odd sizes, inner < outer) centred on each
