@@ -40,10 +40,35 @@ from run_bench import HAD, ROOT, has_truth, machine, timed
 SCENES = ["abu-airport-1.mat", "abu-airport-2.mat", "abu-airport-3.mat", "abu-airport-4.mat", "abu-beach-4_lren.mat",
           "hydice.mat", "hydice-ii.mat", "hydice_data_lren.mat", "urban_162band_bslhad.mat", "pavia_car.mat",
           "sandiego.mat", "sandiego_plane.mat", "aviris-i.mat", "sddata_georef.mat", "lhdata.mat"]
-DEFAULT = "default (fused)"
-# Other scores of the same trained network.
-SCORES = {"fused, plain RX (the default before)": ["--stats", "scene", "--rx-purify", "0", "--rx-weight", "0.1"],
-          "scaled": ["--score", "scaled"], "mse (paper's score)": ["--score", "mse"]}
+# Scene families (issue 27): leave-one-family-out choices judge each family
+# on settings chosen without it.
+FAMILIES = {"LA airports": ["abu-airport-1.mat", "abu-airport-2.mat", "abu-airport-3.mat"],
+            "Gulfport": ["abu-airport-4.mat"],
+            "beaches": ["abu-beach-1.mat", "abu-beach-2.mat"],
+            "Pavia": ["abu-beach-4_lren.mat", "pavia_car.mat"],
+            "urban ABU": ["abu-urban-4.mat"],
+            "HYDICE": ["hydice.mat", "hydice-ii.mat", "hydice_data_lren.mat", "urban_162band_bslhad.mat",
+                       "hydice-urban_175.mat"],
+            "San Diego": ["sandiego.mat", "sandiego_plane.mat", "aviris-i.mat", "sddata_georef.mat"],
+            "LH": ["lhdata.mat"]}
+ALL_SCENES = [s for f in FAMILIES.values() for s in f]
+DEFAULT = "default (fused, auto)"
+OLD = "previous release (a964f23)"
+# Other scores of the same trained network: the previous default's exactly
+# (two-term fusion), and the network's own score.
+SCORES = {"two-term fusion (previous default)": ["--rx-all-weight", "0"]}
+
+
+def shape(scene):
+    from osgeo import gdal
+    gdal.UseExceptions()
+    ds = gdal.Open(os.path.join(HAD, scene))
+    for k, v in ds.GetMetadata("SUBDATASETS").items():
+        if k.endswith("_NAME"):
+            d = gdal.Open(v)
+            if d.RasterCount > 1:
+                return d.RasterYSize, d.RasterXSize, d.RasterCount
+    return ds.RasterYSize, ds.RasterXSize, ds.RasterCount
 
 
 def auc_of(stdout):
@@ -58,52 +83,69 @@ def run(exe, args, threads):
     out, wall, cpu, rss = timed(cmd)
     auc, truth = auc_of(out)
     r = {"auc": auc, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_rss_mb": round(rss)}
-    # Observed background false-alarm rate / nominal, from the written pfa scores.
+    # Detection rates at fixed background false-alarm rates, and observed /
+    # nominal false-alarm rates, from the written pfa scores.
     out_path = args[3] if args[0] == "apply" else args[2]
     ev = subprocess.run([exe, "evaluate", out_path, truth, "--json"], capture_output=True, text=True)
     j = json.loads(ev.stdout) if ev.returncode == 0 else {}
-    r["far_ratio_1e-2"] = round(j.get("observed_far_at_1e-2", float("nan")) / 1e-2, 3)
-    r["far_ratio_1e-3"] = round(j.get("observed_far_at_1e-3", float("nan")) / 1e-3, 3)
+    for k in ("1e-3", "1e-2"):
+        r["pd_" + k] = round(j.get("pd_at_far_" + k, float("nan")), 4)
+        r["far_ratio_" + k] = round(j.get("observed_far_at_" + k, float("nan")) / float(k), 3)
     return r
 
 
 def measure(a, scenes, variants):
+    """Per scene: RX, then per seed the default (its network saved) and the
+    other scores of that network; the previous release on a few scenes.
+    The previous release and the training variants (seed 1) run after every
+    scene's default."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         out, model = os.path.join(tmp, "s.tif"), os.path.join(tmp, "m.pt")
+        jobs, later = [], []
         for scene in scenes:
             path = os.path.join(HAD, scene)
-            jobs = [("global RX", None, ["rx", path, out, "--units", "pfa"])]
+            jobs.append((scene, a.exe, "global RX", None, ["rx", path, out, "--units", "pfa"]))
             for seed in a.seeds:
                 sd = ["--seed", str(seed)]
-                jobs.append((DEFAULT, seed, ["detect", path, out, "--save-model", model] + sd))
-                jobs += [(name, seed, ["apply", model, path, out] + extra) for name, extra in SCORES.items()]
-                jobs += [(name, seed, ["detect", path, out] + sd + extra) for name, extra in variants]
-            for method, seed, args in jobs:
-                r = dict(scene=scene, method=method, seed=seed or "", **run(a.exe, args, a.threads))
-                r["command"] = "bs3lnet " + " ".join(x.replace(tmp + "/", "").replace(HAD + "/", "") for x in args)
-                rows.append(r)
-                print("%-26s %-22s %-4s AUC %.4f %6.1f s %5d MB" % (scene, method, seed or "", r["auc"], r["wall_s"],
-                                                                     r["peak_rss_mb"]), flush=True)
+                jobs.append((scene, a.exe, DEFAULT, seed, ["detect", path, out, "--save-model", model] + sd))
+                jobs += [(scene, a.exe, name, seed, ["apply", model, path, out] + extra)
+                         for name, extra in SCORES.items()]
+            if a.old_exe and scene in a.old_scenes:
+                later.append((scene, a.old_exe, OLD, a.seeds[0], ["detect", path, out, "--seed", str(a.seeds[0])]))
+            later += [(scene, a.exe, name, a.seeds[0], ["detect", path, out, "--seed", str(a.seeds[0])] + extra)
+                      for name, extra, only in variants if only(scene)]
+        for scene, exe, method, seed, args in jobs + later:
+            r = dict(scene=scene, method=method, seed=seed or "", **run(exe, args, a.threads))
+            r["command"] = "bs3lnet " + " ".join(x.replace(tmp + "/", "").replace(HAD + "/", "") for x in args)
+            rows.append(r)
+            print("%-26s %-36s %-4s AUC %.4f Pd@1e-2 %.3f %6.1f s %5d MB" % (
+                scene, method, seed or "", r["auc"], r["pd_1e-2"], r["wall_s"], r["peak_rss_mb"]), flush=True)
     return rows
 
 
-def summarise(rows, scenes):
-    """{method: {scene: [auc per seed]}}"""
+def by(rows, method, key="auc"):
+    """{scene: [value per seed]} of one method."""
     out = {}
     for r in rows:
-        out.setdefault(r["method"], {}).setdefault(r["scene"], []).append(float(r["auc"]))
+        if r["method"] == method:
+            out.setdefault(r["scene"], []).append(float(r[key]))
     return out
 
 
-def figures(auc, rx, scenes):
-    """Mean AUC, worst margin against RX and wins, on the seed means and on seed 1."""
+def figures(auc, pd, rx, rx_pd, scenes):
+    """Mean AUC, worst margin against RX and wins (AUC, and Pd at 1e-2), on
+    the seed means and on the first seed."""
+    scenes = [s for s in scenes if s in auc]
     mean = [statistics.mean(auc[s]) for s in scenes]
     first = [auc[s][0] for s in scenes]
     marg = [m - rx[s][0] for m, s in zip(mean, scenes)]
+    pmean = [statistics.mean(pd[s]) for s in scenes]
     return {"mean": statistics.mean(mean), "worst": min(marg), "worst_scene": scenes[marg.index(min(marg))],
             "wins": sum(m >= 0 for m in marg), "wins_seed1": sum(f >= rx[s][0] for f, s in zip(first, scenes)),
-            "mean_seed1": statistics.mean(first), "n": len(scenes)}
+            "mean_seed1": statistics.mean(first), "n": len(scenes),
+            "pd_wins": sum(p >= rx_pd[s][0] for p, s in zip(pmean, scenes)),
+            "pd_wins_seed1": sum(pd[s][0] >= rx_pd[s][0] for s in scenes), "pd_mean": statistics.mean(pmean)}
 
 
 def write(rows, scenes, a, cmd):
@@ -112,45 +154,57 @@ def write(rows, scenes, a, cmd):
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    res = summarise(rows, scenes)
-    rx = res.pop("global RX")
-    methods = list(res)
+    methods = [m for m in dict.fromkeys(r["method"] for r in rows) if m != "global RX"]
+    auc = {m: by(rows, m) for m in methods + ["global RX"]}
+    pd2 = {m: by(rows, m, "pd_1e-2") for m in methods + ["global RX"]}
+    pd3 = {m: by(rows, m, "pd_1e-3") for m in methods + ["global RX"]}
+    rx, rx2, rx3 = auc.pop("global RX"), pd2.pop("global RX"), pd3.pop("global RX")
+    main = [m for m in methods if all(s in auc[m] for s in scenes)]
     cell = lambda v: "%.4f" % statistics.mean(v) + (" [%.4f, %.4f]" % (min(v), max(v)) if len(v) > 1 else "")
-    wall = lambda s: statistics.mean(r["wall_s"] for r in rows if r["scene"] == s and r["method"] == DEFAULT)
+    pcell = lambda m, s: "%.3f / %.3f" % (statistics.mean(pd2[m][s]), statistics.mean(pd3[m][s]))
+    wall = lambda m, s: statistics.mean(r["wall_s"] for r in rows if r["scene"] == s and r["method"] == m)
     rss = lambda s: max(r["peak_rss_mb"] for r in rows if r["scene"] == s and r["method"] == DEFAULT)
     L = ["# Detection quality against global RX", "",
          "Machine: %s. Threads: %d. Date: %s. Seeds: %s." % (machine(), a.threads, time.strftime("%Y-%m-%d"),
                                                            ",".join(map(str, a.seeds))),
          "", "    " + cmd, "",
          "AUC from the `bs3lnet` command against each file's own truth variable, mean [min, max] over seeds. "
-         "The scores other than the default are those of the same trained network (`bs3lnet apply --score ...`). "
-         "Wall: end-to-end `bs3lnet detect` (read, train, detect, write), mean over seeds; RSS: the largest peak.", "",
-         "| scene | global RX | " + " | ".join(methods) + " | default wall s | default peak RSS MB |",
-         "|---" * (len(methods) + 4) + "|"]
+         "Pd: detection rate (share of truth pixels detected) at background false-alarm rates 1e-2 / 1e-3, "
+         "mean over seeds (`bs3lnet evaluate`). The scores other than the default are those of the same "
+         "trained network (`bs3lnet apply`). Wall: end-to-end `bs3lnet detect` (read, train, detect, write), "
+         "mean over seeds; RSS: the largest peak.", "",
+         "| scene | global RX AUC | RX Pd | " + " | ".join("%s AUC | Pd" % m for m in main) +
+         " | default wall s | default peak RSS MB |", "|---" * (2 * len(main) + 5) + "|"]
     for s in scenes:
-        L.append("| `%s` | %.4f | %s | %.0f | %d |" % (s, rx[s][0], " | ".join(cell(res[m][s]) for m in methods),
-                                                       wall(s), rss(s)))
-    L += ["", "| candidate | mean AUC (seed mean) | mean AUC (seed 1) | wins vs RX (seed mean) | wins vs RX (seed 1) "
-          "| worst margin vs RX (seed mean) |", "|---|---|---|---|---|---|"]
-    for m in methods:
-        f = figures(res[m], rx, scenes)
-        L.append("| %s | %.4f | %.4f | %d/%d | %d/%d | %+.4f (`%s`) |" % (m, f["mean"], f["mean_seed1"], f["wins"], f["n"],
-                                                                       f["wins_seed1"], f["n"], f["worst"],
-                                                                       f["worst_scene"]))
-    halves = {"odd": [s for s in SCENES[0::2] if s in scenes], "even": [s for s in SCENES[1::2] if s in scenes]}
-    L += ["", "Split-half check: each half chooses the candidate with the best worst margin against RX (then the "
-          "best mean) on its own scenes; the other half checks it.", "",
-          "| chosen on | chosen | its worst margin there | checked on | mean AUC there | worst margin there "
-          "| wins there |", "|---|---|---|---|---|---|---|"]
-    for pick, check in (("odd", "even"), ("even", "odd")):
-        if not halves[pick] or not halves[check]:
-            continue
-        best = max(methods, key=lambda m: (round(figures(res[m], rx, halves[pick])["worst"], 4),
-                                           figures(res[m], rx, halves[pick])["mean"]))
-        fp, fc = figures(res[best], rx, halves[pick]), figures(res[best], rx, halves[check])
-        L.append("| %s (%s) | %s | %+.4f | %s | %.4f | %+.4f (`%s`) | %d/%d |" % (
-            pick, ", ".join(halves[pick]), best, fp["worst"], check, fc["mean"], fc["worst"], fc["worst_scene"],
-            fc["wins"], fc["n"]))
+        L.append("| `%s` | %.4f | %.3f / %.3f | %s | %.0f | %d |" % (
+            s, rx[s][0], rx2[s][0], rx3[s][0], " | ".join("%s | %s" % (cell(auc[m][s]), pcell(m, s)) for m in main),
+            wall(DEFAULT, s), rss(s)))
+    L += ["", "| candidate | mean AUC (seed mean) | mean AUC (seed 1) | AUC >= RX (seed mean) | AUC >= RX (seed 1) "
+          "| Pd@1e-2 >= RX (seed mean) | Pd@1e-2 >= RX (seed 1) | mean Pd@1e-2 | worst AUC margin vs RX (seed mean) |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for m in main:
+        f = figures(auc[m], pd2[m], rx, rx2, scenes)
+        L.append("| %s | %.4f | %.4f | %d/%d | %d/%d | %d/%d | %d/%d | %.3f | %+.4f (`%s`) |" % (
+            m, f["mean"], f["mean_seed1"], f["wins"], f["n"], f["wins_seed1"], f["n"], f["pd_wins"], f["n"],
+            f["pd_wins_seed1"], f["n"], f["pd_mean"], f["worst"], f["worst_scene"]))
+    L += ["", "The default per scene family (the families of issue 27; the default's rule was chosen with "
+          "leave-one-family-out checks in bench/results/fusion_screen.md):", "",
+          "| family | scenes | mean AUC | AUC >= RX | Pd@1e-2 >= RX | worst margin |", "|---|---|---|---|---|---|"]
+    for fam, sc in FAMILIES.items():
+        sc = [s for s in sc if s in scenes]
+        if sc:
+            f = figures(auc[DEFAULT], pd2[DEFAULT], rx, rx2, sc)
+            L.append("| %s | %d | %.4f | %d/%d | %d/%d | %+.4f (`%s`) |" % (
+                fam, len(sc), f["mean"], f["wins"], f["n"], f["pd_wins"], f["n"], f["worst"], f["worst_scene"]))
+    extra = [m for m in methods if m not in main]
+    if extra:
+        L += ["", "Variants (seed %d, the scenes each applies to; the default with the same seed beside):" % a.seeds[0],
+              "", "| variant | scene | AUC | default AUC | Pd@1e-2 / 1e-3 | wall s | default wall s |",
+              "|---|---|---|---|---|---|---|"]
+        for m in extra:
+            for s in auc[m]:
+                L.append("| %s | `%s` | %.4f | %.4f | %s | %.0f | %.0f |" % (m, s, auc[m][s][0], auc[DEFAULT][s][0],
+                                                                      pcell(m, s), wall(m, s), wall(DEFAULT, s)))
     with open(os.path.join(a.out, "quality.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     print("\n".join(L))
@@ -163,8 +217,7 @@ def write_calibration(rows, scenes, a, cmd):
     ok = lambda v: 0.5 <= v <= 2
     get = lambda m, s, seed, k: next(float(r[k]) for r in rows if r["method"] == m and r["scene"] == s
                                      and str(r["seed"]) == str(seed))
-    methods = ["global RX", DEFAULT] + [m for m in dict.fromkeys(r["method"] for r in rows)
-                                        if m not in ("global RX", DEFAULT)]
+    methods = ["global RX", DEFAULT] + [m for m in SCORES]
     first = str(a.seeds[0])
     seed_of = lambda m: "" if m == "global RX" else first
     L = ["# Calibrated scores: observed against nominal false-alarm rate", "",
@@ -183,18 +236,14 @@ def write_calibration(rows, scenes, a, cmd):
                 v = get(m, s, seed_of(m), k)
                 cells.append("%.2f%s" % (v, "" if ok(v) else " *"))
         L.append("| `%s` | %s |" % (s, " | ".join(cells)))
-    halves = {"odd": SCENES[0::2], "even": SCENES[1::2]}
     L += ["", "Scenes within a factor of 2 (seed %s for the network; the other seeds in brackets):" % first, "",
-          "| method | at 1e-2 | at 1e-3 | odd half 1e-2 / 1e-3 | even half 1e-2 / 1e-3 |", "|---|---|---|---|---|"]
+          "| method | at 1e-2 | at 1e-3 |", "|---|---|---|"]
     for m in methods:
         seeds = [""] if m == "global RX" else [str(x) for x in a.seeds]
         count = lambda k, seed, sc: sum(ok(get(m, s, seed, k)) for s in sc if s in scenes)
         cell = lambda k, sc: "%d/%d" % (count(k, seeds[0], sc), len([s for s in sc if s in scenes])) + (
             " [%s]" % ", ".join(str(count(k, x, sc)) for x in seeds[1:]) if len(seeds) > 1 else "")
-        L.append("| %s | %s | %s | %s / %s | %s / %s |" % (
-            m, cell("far_ratio_1e-2", scenes), cell("far_ratio_1e-3", scenes),
-            cell("far_ratio_1e-2", halves["odd"]), cell("far_ratio_1e-3", halves["odd"]),
-            cell("far_ratio_1e-2", halves["even"]), cell("far_ratio_1e-3", halves["even"])))
+        L.append("| %s | %s | %s |" % (m, cell("far_ratio_1e-2", scenes), cell("far_ratio_1e-3", scenes)))
     with open(os.path.join(a.out, "calibration.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     print("\n".join(L))
@@ -203,23 +252,27 @@ def write_calibration(rows, scenes, a, cmd):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--exe", default=os.path.join(ROOT, "build", "plugin", "bs3lnet"))
-    ap.add_argument("--scenes", default="all", help="comma list, or 'all' (the 15 files with a truth)")
+    ap.add_argument("--scenes", default="all", help="comma list, or 'all' (the 19 files with a truth)")
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--train-variants", default="",
-                    help="semicolon list of NAME=OPTIONS, each trained and scored with the default score")
+    ap.add_argument("--tiles", action="store_true",
+                    help="also, seed 1: --tile 64 on the 100x100 scenes, --tile 160 on the larger ones")
+    ap.add_argument("--old-exe", default="", help="the previous release's bs3lnet, timed on --old-scenes (seed 1)")
+    ap.add_argument("--old-scenes", default="abu-airport-1.mat,abu-urban-4.mat,sandiego_plane.mat")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     a = ap.parse_args()
     a.seeds = [int(s) for s in a.seeds.split(",")]
-    scenes = SCENES if a.scenes == "all" else a.scenes.split(",")
+    scenes = ALL_SCENES if a.scenes == "all" else a.scenes.split(",")
+    a.old_scenes = a.old_scenes.split(",")
     missing = [s for s in scenes if not os.path.exists(os.path.join(HAD, s))]
     if missing:
         raise SystemExit("missing in %s: %s" % (HAD, ", ".join(missing)))
     scenes = [s for s in scenes if has_truth(os.path.join(HAD, s))]
-    variants = [(v.split("=", 1)[0].strip(), v.split("=", 1)[1].split()) for v in a.train_variants.split(";") if v]
-    cmd = "/usr/bin/python3 bench/quality.py --seeds %s --threads %d%s%s" % (
+    variants = [("--tile 64", ["--tile", "64"], lambda s: shape(s)[:2] == (100, 100)),
+                ("--tile 160", ["--tile", "160"], lambda s: max(shape(s)[:2]) > 128)] if a.tiles else []
+    cmd = "/usr/bin/python3 bench/quality.py --seeds %s --threads %d%s%s%s" % (
         ",".join(map(str, a.seeds)), a.threads, "" if a.scenes == "all" else " --scenes " + a.scenes,
-        ' --train-variants "%s"' % a.train_variants if a.train_variants else "")
+        " --tiles" if a.tiles else "", " --old-exe OLD/bs3lnet" if a.old_exe else "")
     write(measure(a, scenes, variants), scenes, a, cmd)
 
 

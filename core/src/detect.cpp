@@ -167,16 +167,18 @@ NetOut run_network(Model::Impl &m, const Cube &cube, const DetectOptions &o, con
 }
 
 // The window's parts (NaN elsewhere): mse, scaled (from the weighted
-// energy and its ring), RX against `bg` (when given).
+// energy and its ring), RX against `bg` and against `all` (when given).
 struct Parts {
-  std::vector<float> mse, scaled, rx;
+  std::vector<float> mse, scaled, rx, rx_all;
 };
 
-Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const RxBackground *bg) {
+Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const RxBackground *bg,
+               const RxBackground *all = nullptr) {
   Parts s;
   s.mse = net.mse;
   s.scaled = with_neighbours(net.weighted, cube.rows, cube.cols, cube.valid);
   if (bg) s.rx = rx_score(cube, *bg);
+  if (all) s.rx_all = rx_score(cube, *all);
   for (int r = 0; r < cube.rows; ++r)
     for (int c = 0; c < cube.cols; ++c) {
       const int y = r + p.at.row, x = c + p.at.col;
@@ -184,19 +186,32 @@ Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const Rx
       const size_t i = size_t(r) * cube.cols + c;
       s.mse[i] = s.scaled[i] = kNaN;
       if (bg) s.rx[i] = kNaN;
+      if (all) s.rx_all[i] = kNaN;
     }
   return s;
 }
 
 // The reference from a whole scene's parts (valid pixels: finite mse).
-ScoreReference reference_of(const Parts &s, std::vector<double> weights, const RxBackground &bg) {
+// The weight of RX against every pixel: the caller's, or the scene's rule.
+ScoreReference reference_of(const Parts &s, std::vector<double> weights, const RxBackground &bg,
+                            const RxBackground &all, double all_weight) {
   std::vector<uint8_t> valid(s.mse.size());
   for (size_t i = 0; i < valid.size(); ++i) valid[i] = std::isfinite(s.mse[i]);
   ScoreReference ref;
   ref.band_weight = std::move(weights);
   ref.rx_mean = bg.mean, ref.rx_inverse = bg.inverse;
+  ref.all_mean = all.mean, ref.all_inverse = all.inverse;
   for (size_t i : sample_pixels(valid.size(), valid))
-    ref.mse.push_back(s.mse[i]), ref.scaled.push_back(s.scaled[i]), ref.rx.push_back(s.rx[i]);
+    ref.mse.push_back(s.mse[i]), ref.scaled.push_back(s.scaled[i]), ref.rx.push_back(s.rx[i]),
+        ref.rx_all.push_back(s.rx_all[i]);
+  ref.kurtosis = rx_kurtosis(s.rx_all);
+  ref.all_weight = all_weight >= 0 ? all_weight : rx_all_weight(ref.kurtosis);
+  return ref;
+}
+
+// The reference as the caller weighs it (DetectOptions::rx_all_weight).
+ScoreReference weighed(ScoreReference ref, double all_weight) {
+  if (all_weight >= 0 && ref.has_all()) ref.all_weight = all_weight;
   return ref;
 }
 
@@ -240,11 +255,12 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   const std::vector<float> fill = fill_of(m, CubeReader(cube));
   Detection d;
   if (!refit) {
-    const ScoreReference &ref = m.reference;
+    const ScoreReference ref = weighed(m.reference, o.rx_all_weight);
     NetOut net = run_network(m, cube, o, p, fill, ref.band_weight, false);
-    const RxBackground bg{ref.rx_mean, ref.rx_inverse};
-    const Parts s = parts_of(cube, net, p, o.score == Score::Fused ? &bg : nullptr);
-    d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx);
+    const RxBackground bg{ref.rx_mean, ref.rx_inverse}, all{ref.all_mean, ref.all_inverse};
+    const bool fused = o.score == Score::Fused;
+    const Parts s = parts_of(cube, net, p, fused ? &bg : nullptr, fused && ref.has_all() ? &all : nullptr);
+    d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all);
     d.background = std::move(net.background);
     d.reference = ref;
     return d;
@@ -259,10 +275,11 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   for (size_t i = 0; i < n; ++i)
     if (!cube.is_valid(i)) net.weighted[i] = kNaN;
   Parts s = parts_of(cube, net, p, nullptr);
-  const RxBackground bg = purified_rx(CubeReader(cube), s.scaled, o.rx_purify);
-  s.rx = rx_score(cube, bg);
-  d.reference = reference_of(s, weights, bg);
-  d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx);
+  const RxBackground bg = purified_rx(CubeReader(cube), s.scaled, o.rx_purify),
+                     all = purified_rx(CubeReader(cube), s.scaled, 0);
+  s.rx = rx_score(cube, bg), s.rx_all = rx_score(cube, all);
+  d.reference = reference_of(s, weights, bg, all, o.rx_all_weight);
+  d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all);
   d.background = std::move(net.background);
   return d;
 }
@@ -310,7 +327,8 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   };
   const std::vector<float> fill = fill_of(m, scene);
   std::vector<double> weights;
-  RxBackground bg;
+  RxBackground bg, bg_all;
+  const ScoreReference model_ref = weighed(m.reference, o.rx_all_weight);
   if (refit) {
     // Pass 1: the residual at the sample pixels (as sample_pixels picks
     // them), for the band spreads.
@@ -331,8 +349,8 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
     if (sample.empty()) throw Error("no valid pixel (everything is nodata or masked)");
     weights = band_weights(res, B, slots, sample);
   } else {
-    weights = m.reference.band_weight;
-    bg = {m.reference.rx_mean, m.reference.rx_inverse};
+    weights = model_ref.band_weight;
+    bg = {model_ref.rx_mean, model_ref.rx_inverse}, bg_all = {model_ref.all_mean, model_ref.all_inverse};
   }
   // Pass 2: every pixel's energies (and RX against the model's background),
   // then the 3x3 support scene-wide.
@@ -340,14 +358,17 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   std::vector<float> weighted(n, kNaN);
   std::vector<uint8_t> valid(n, 0);
   all.mse.assign(n, kNaN), all.rx.assign(n, kNaN);
-  const bool want_rx = !refit && o.score == Score::Fused;
+  const bool want_rx = !refit && o.score == Score::Fused, want_all = want_rx && model_ref.has_all();
+  if (want_all) all.rx_all.assign(n, kNaN);
   for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
     const NetOut net = run_network(m, c, po, p, fill, weights, false, false);
-    const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>();
+    const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>(),
+                             rx_all = want_all ? rx_score(c, bg_all) : std::vector<float>();
     each_window_pixel(p, [&](size_t i, size_t j) {
       valid[j] = c.is_valid(i);
       all.mse[j] = net.mse[i], weighted[j] = net.weighted[i];
       if (want_rx) all.rx[j] = rx[i];
+      if (want_all) all.rx_all[j] = rx_all[i];
     });
   });
   all.scaled = with_neighbours(weighted, H, W, valid);
@@ -357,12 +378,14 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
     // RX against it: two passes by strips, no halo.
     bg = purified_rx(scene, all.scaled, o.rx_purify);
     all.rx = rx_score(scene, bg);
+    bg_all = purified_rx(scene, all.scaled, 0);
+    all.rx_all = rx_score(scene, bg_all);
   }
   if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   Detection d;
-  d.reference = refit ? reference_of(all, weights, bg) : m.reference;
+  d.reference = refit ? reference_of(all, weights, bg, bg_all, o.rx_all_weight) : model_ref;
   if (d.reference.mse.empty()) throw Error("no valid pixel (everything is nodata or masked)");
-  d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx);
+  d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx, all.rx_all);
   return d;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <string>
 
@@ -52,6 +53,19 @@ double roc_auc(const std::vector<float> &scores, const std::vector<int8_t> &trut
   }
   const double p = double(l.pos), n = double(l.neg);
   return (rank_sum - p * (p + 1) / 2) / (p * n);
+}
+
+double detection_rate_at(const std::vector<float> &scores, const std::vector<int8_t> &truth, double far) {
+  if (!(far >= 0 && far <= 1)) throw Error("a false-alarm rate must be in [0, 1]");
+  const Labelled l = collect(scores, truth);
+  std::vector<double> bg, tg;
+  for (size_t i = 0; i < l.score.size(); ++i) (l.positive[i] ? tg : bg).push_back(l.score[i]);
+  const size_t allowed = size_t(std::floor(far * double(bg.size()) + 1e-9));
+  if (allowed >= bg.size()) return 1.0;
+  // Every score above the (allowed+1)-th highest background score detects.
+  std::nth_element(bg.begin(), bg.begin() + allowed, bg.end(), std::greater<double>());
+  const double cut = bg[allowed];
+  return double(std::count_if(tg.begin(), tg.end(), [&](double x) { return x > cut; })) / double(tg.size());
 }
 
 RocReport roc_report(const std::vector<float> &scores, const std::vector<int8_t> &truth) {

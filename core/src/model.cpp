@@ -197,6 +197,12 @@ void write_reference(torch::serialize::OutputArchive &a, const Model::Impl &m) {
   a.write("bs3l_ref_mse", dvec_tensor(r.mse), true);
   a.write("bs3l_ref_scaled", dvec_tensor(r.scaled), true);
   a.write("bs3l_ref_rx", dvec_tensor(r.rx), true);
+  if (r.has_all()) {
+    a.write("bs3l_ref_all_mean", dvec_tensor(r.all_mean), true);
+    a.write("bs3l_ref_all_inverse", dvec_tensor(r.all_inverse), true);
+    a.write("bs3l_ref_rx_all", dvec_tensor(r.rx_all), true);
+    a.write("bs3l_ref_all_weight", dvec_tensor({r.kurtosis, r.all_weight}), true);
+  }
 }
 
 void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std::string &path) {
@@ -211,10 +217,26 @@ void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std
     a.read(names[k], v, true);
     *parts[k] = tensor_dvec(v);
   }
+  // RX against every pixel: absent in files of earlier builds.
+  std::vector<double> *all_parts[] = {&r.all_mean, &r.all_inverse, &r.rx_all};
+  const char *all_names[] = {"bs3l_ref_all_mean", "bs3l_ref_all_inverse", "bs3l_ref_rx_all"};
+  torch::Tensor kw;
+  if (a.try_read("bs3l_ref_all_weight", kw, true)) {
+    const std::vector<double> v = tensor_dvec(kw);
+    if (v.size() != 2) throw Error("'" + path + "' is damaged (its fusion weight)");
+    r.kurtosis = v[0], r.all_weight = v[1];
+    for (int k = 0; k < 3; ++k) {
+      torch::Tensor x;
+      a.read(all_names[k], x, true);
+      *all_parts[k] = tensor_dvec(x);
+    }
+  }
   const size_t B = size_t(m.config.bands);
   const bool ok = m.fill.size() == B && (r.empty() || (r.band_weight.size() == B && r.rx_mean.size() == B &&
                                                        r.rx_inverse.size() == B * B && r.mse.size() == r.scaled.size() &&
-                                                       r.mse.size() == r.rx.size()));
+                                                       r.mse.size() == r.rx.size())) &&
+                  (!r.has_all() || (r.all_mean.size() == B && r.all_inverse.size() == B * B &&
+                                    r.rx_all.size() == r.rx.size()));
   if (!ok) throw Error("'" + path + "' is damaged (its score reference does not match its header)");
 }
 }  // namespace

@@ -127,11 +127,15 @@ std::vector<float> scaled_score(const std::vector<float> &residual, int bands, i
 namespace {
 
 std::vector<float> fuse_with(const Calibration &a, const Calibration &b, const std::vector<float> &scaled,
-                             const std::vector<float> &rx, double weight) {
-  if (scaled.size() != rx.size()) throw Error("scores to fuse differ in size");
+                             const std::vector<float> &rx, double weight, const Calibration *c = nullptr,
+                             const std::vector<float> &rx_all = {}, double all_weight = 0) {
+  if (scaled.size() != rx.size() || (c && rx_all.size() != rx.size())) throw Error("scores to fuse differ in size");
   std::vector<float> out(scaled.size());
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = float(-std::log10(a.pfa(scaled[i]) + weight * b.pfa(rx[i])));  // NaN propagates
+  for (size_t i = 0; i < out.size(); ++i) {
+    double p = a.pfa(scaled[i]) + weight * b.pfa(rx[i]);
+    if (c) p += all_weight * c->pfa(rx_all[i]);
+    out[i] = float(-std::log10(p));  // NaN propagates
+  }
   return out;
 }
 
@@ -163,14 +167,32 @@ std::vector<float> fuse(const std::vector<float> &scaled, const std::vector<floa
                    rx, weight);
 }
 
+double rx_kurtosis(const std::vector<float> &rx) {
+  double s1 = 0, s2 = 0;
+  size_t n = 0;
+  for (float x : rx)
+    if (std::isfinite(x)) s1 += x, s2 += double(x) * x, ++n;
+  if (n == 0) return 1;
+  const double m = s1 / double(n);
+  return m > 0 ? (s2 / double(n)) / (m * (m + 2)) : 1;
+}
+
+double rx_all_weight(double kurtosis) { return 0.2 + 100 * std::max(0.0, kurtosis - 1.25); }
+
 std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &mse,
-                             const std::vector<float> &scaled, const std::vector<float> &rx) {
+                             const std::vector<float> &scaled, const std::vector<float> &rx,
+                             const std::vector<float> &rx_all) {
   switch (s) {
     case Score::Mse: return mse;
     case Score::Scaled: return scaled;
-    case Score::Fused:
+    case Score::Fused: {
+      if (!ref.has_all())  // a model file of an earlier build: its two-term fusion
+        return fuse_with(component(ref.scaled, Tail::Exponential), component(ref.rx, Tail::Power), scaled, rx,
+                         rx_weight);
+      const Calibration all = component(ref.rx_all, Tail::Power);
       return fuse_with(component(ref.scaled, Tail::Exponential), component(ref.rx, Tail::Power), scaled, rx,
-                       rx_weight);
+                       rx_weight, &all, rx_all, ref.all_weight);
+    }
   }
   return mse;
 }
@@ -178,8 +200,8 @@ std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weigh
 std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,
                               TailFit *fit) {
   const std::vector<float> sm(ref.mse.begin(), ref.mse.end()), ss(ref.scaled.begin(), ref.scaled.end()),
-      sr(ref.rx.begin(), ref.rx.end());
-  const std::vector<float> sample = raw_score(ref, s, rx_weight, sm, ss, sr);
+      sr(ref.rx.begin(), ref.rx.end()), sa(ref.rx_all.begin(), ref.rx_all.end());
+  const std::vector<float> sample = raw_score(ref, s, rx_weight, sm, ss, sr, sa);
   const Calibration cal(std::vector<double>(sample.begin(), sample.end()), tail_of(s), 0.90, 0.99);
   if (fit) *fit = cal.fit;
   std::vector<float> out(raw.size());

@@ -88,6 +88,7 @@ struct Scores {
   std::vector<float> value;
   bool pfa = false;
   std::string raw_unit, calibration;
+  std::string fusion;  // the fused score's weights and why (empty for other scores)
 };
 
 Scores in_units(std::vector<float> raw, bool pfa, Tail tail, const std::string &raw_unit) {
@@ -103,13 +104,27 @@ Scores in_units(std::vector<float> raw, bool pfa, Tail tail, const std::string &
   return s;
 }
 
-std::string raw_unit_of(Score s, double rx_weight);
+std::string raw_unit_of(Score s, double rx_weight, const ScoreReference &ref);
+
+// What the fused score weighed its parts with, and whence the weight of RX
+// against every pixel.
+std::string fusion_of(const ScoreReference &ref, const DetectOptions &d) {
+  if (d.score != Score::Fused || !ref.has_all()) return "";
+  std::ostringstream o;
+  o.precision(4);
+  o << "global RX kurtosis " << ref.kurtosis << " (1 for a Gaussian background) -> weight " << ref.all_weight
+    << " for RX against every pixel ("
+    << (d.rx_all_weight >= 0 ? "--rx-all-weight" : "auto: 0.2 + 100 x max(0, kurtosis - 1.25)") << "), "
+    << d.rx_weight << " for RX against the purified background";
+  return o.str();
+}
 
 // The network's scores, calibrated (pfa) against the reference they were
 // measured with.
 Scores network_scores(const Detection &det, const DetectOptions &d, bool pfa) {
   Scores s;
-  s.pfa = pfa, s.raw_unit = raw_unit_of(d.score, d.rx_weight);
+  s.pfa = pfa, s.raw_unit = raw_unit_of(d.score, d.rx_weight, det.reference);
+  s.fusion = fusion_of(det.reference, d);
   if (!pfa) {
     s.value = det.score;
     return s;
@@ -120,13 +135,15 @@ Scores network_scores(const Detection &det, const DetectOptions &d, bool pfa) {
   return s;
 }
 
-std::string raw_unit_of(Score s, double rx_weight) {
+std::string raw_unit_of(Score s, double rx_weight, const ScoreReference &ref) {
   switch (s) {
     case Score::Mse: return "mean over bands of the squared residual, in the network's input units";
     case Score::Scaled: return "mean over bands of (residual / the band's robust spread)^2, plus its 3x3 mean";
     case Score::Fused: {
       std::ostringstream o;
-      o << "-log10(pfa(scaled) + " << rx_weight << " x pfa(global RX))";
+      o << "-log10(pfa(scaled) + " << rx_weight << " x pfa(global RX)";
+      if (ref.has_all()) o << " + " << ref.all_weight << " x pfa(global RX, every pixel)";
+      o << ")";
       return o.str();
     }
   }
@@ -143,13 +160,20 @@ DetectOptions detect_options(const Args &a, bool faithful) {
   if (!(d.rx_weight >= 0 && d.rx_weight <= 1e6)) throw Error("--rx-weight must be in [0, 1e6]");
   d.rx_purify = a.get_double("--rx-purify", d.rx_purify);
   if (!(d.rx_purify >= 0 && d.rx_purify < 1)) throw Error("--rx-purify must be in [0, 1)");
+  if (a.has("--rx-all-weight") && a.get("--rx-all-weight") != "auto") {
+    d.rx_all_weight = a.get_double("--rx-all-weight", 0);
+    if (!(d.rx_all_weight >= 0 && d.rx_all_weight <= 1e6)) throw Error("--rx-all-weight must be auto or in [0, 1e6]");
+  }
   return d;
 }
 
 std::string describe(const DetectOptions &d) {
   std::ostringstream s;
   s << "score=" << to_string(d.score);
-  if (d.score == Score::Fused) s << " rx_weight=" << d.rx_weight;
+  if (d.score == Score::Fused) {
+    s << " rx_weight=" << d.rx_weight << " rx_all_weight=";
+    if (d.rx_all_weight >= 0) s << d.rx_all_weight; else s << "auto";
+  }
   s << " rx_purify=" << d.rx_purify;
   return s.str();
 }
@@ -272,6 +296,10 @@ void write_scores(const Args &a, const std::string &out, const Raster &in, const
   if (!quiet(a)) std::printf("Writing %s\n", out.c_str());
   std::map<std::string, std::string> band = {{"BS3LNET_UNITS", s.pfa ? "pfa" : "raw"}, {"BS3LNET_RAW_UNIT", s.raw_unit}};
   if (s.pfa) band["BS3LNET_CALIBRATION"] = s.calibration;
+  if (!s.fusion.empty()) {
+    band["BS3LNET_FUSION"] = s.fusion;
+    if (!quiet(a)) std::printf("Fusion: %s\n", s.fusion.c_str());
+  }
   write_raster(out, write_options(a), in.cube.rows, in.cube.cols, {s.value.data()}, in.geo,
                {s.pfa ? "anomaly score, -log10 of the estimated false-alarm probability" : "anomaly score"},
                {{"BS3LNET_METHOD", method}, {"BS3LNET_PARAMETERS", params}, {"BS3LNET_INPUT", in.path},

@@ -111,6 +111,9 @@ bool calibrated(const std::string &path) {
 
 }  // namespace
 
+// The false-alarm rates analysts threshold at.
+const std::pair<const char *, double> kRates[] = {{"1e-3", 1e-3}, {"1e-2", 1e-2}, {"1e-1", 1e-1}};
+
 int cmd_evaluate(const Argv &argv) {
   Args a("evaluate", argv, spec_of("evaluate"));
   // Both files by the rule of every output, refused early if they exist.
@@ -136,6 +139,7 @@ int cmd_evaluate(const Argv &argv) {
         "{\"auc_df\": %.6f, \"auc_dtau\": %.6f, \"auc_ftau\": %.6f, \"td\": %.6f, \"bs\": %.6f, \"snpr\": %.6f, "
         "\"odp\": %.6f, \"oa\": %.6f, \"anomaly_pixels\": %zu, \"background_pixels\": %zu",
         r.auc_df, r.auc_dtau, r.auc_ftau, r.td(), r.bs(), r.snpr(), r.odp(), r.oa(), r.positives, r.negatives);
+    for (const auto &[name, far] : kRates) std::printf(", \"pd_at_far_%s\": %.6f", name, detection_rate_at(s, labels, far));
     if (!cal.empty())
       std::printf(", \"observed_far_at_1e-2\": %.6g, \"observed_far_at_1e-3\": %.6g", observed_at(cal, 1e-2),
                   observed_at(cal, 1e-3));
@@ -148,6 +152,8 @@ int cmd_evaluate(const Argv &argv) {
     std::printf("ODP  = AUC(D,tau) + 1 - AUC(F,tau)        %.6f\n", r.odp());
     std::printf("OA   = AUC(D,F) + AUC(D,tau) - AUC(F,tau) %.6f\n", r.oa());
     std::printf("pixels: %zu anomaly, %zu background\n", r.positives, r.negatives);
+    for (const auto &[name, far] : kRates)
+      std::printf("detection rate at background false-alarm rate %s: %.6f\n", name, detection_rate_at(s, labels, far));
     for (double p : {1e-1, 1e-2, 1e-3})
       if (!cal.empty())
         std::printf("background false-alarm rate at pfa %g: %.6g observed (x%.2f)\n", p, observed_at(cal, p),

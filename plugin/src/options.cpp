@@ -122,6 +122,11 @@ std::vector<OptionDef> build() {
        kScorers});
   add({"--rx-weight", "", T::Number, R::None, "W", num(d.rx_weight), {}, 0, 1e6, "fused: the weight w of the RX term",
        kScorers, true});
+  add({"--rx-all-weight", "", T::Text, R::None, "W", "auto", {}, 0, 0,
+       "fused: the weight of global RX against every pixel; auto: from the scene's RX kurtosis k (Mardia's; 1 for "
+       "a Gaussian background), 0.2 + 100 x max(0, k - 1.25): scenes with pixels far outside the global "
+       "distribution lean on RX, heterogeneous ones on the network (0 gives the fusion of earlier versions)",
+       kScorers, true});
   add({"--rx-purify", "", T::Number, R::None, "F", num(d.rx_purify), {}, 0, 1,
        "when the scores are measured against the scene itself (detect, apply --stats scene; train uses the default): global RX's background mean and "
        "covariance leave out this fraction of the pixels, those the network's scaled score ranks highest (0: every "

@@ -46,9 +46,12 @@ PendingOutput::PendingOutput(const std::string &path, bool overwrite) : path_(pa
   const fs::path target(path);
   std::error_code ec;
   if (fs::exists(target, ec) && !overwrite) throw Error("'" + path + "' exists; use --overwrite to replace it");
-  temp_ = (target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()) +
-                                   target.extension().string()))
-              .string();
+  // The temporary name is the final one with a hidden prefix and a marker
+  // before the extension; commit() maps every file that starts with that
+  // base back, so a path without an extension works too.
+  final_base_ = target.stem().string();
+  temp_base_ = "." + final_base_ + ".tmp" + std::to_string(getpid());
+  temp_ = (target.parent_path() / (temp_base_ + target.extension().string())).string();
 }
 
 PendingOutput::~PendingOutput() {
@@ -65,15 +68,13 @@ void PendingOutput::commit() {
   if (std::find(files.begin(), files.end(), temp_) == files.end()) files.insert(files.begin(), temp_);
   const std::string aux = temp_ + ".aux.xml";  // written at close, after any listing
   if (fs::exists(aux, ec) && std::find(files.begin(), files.end(), aux) == files.end()) files.push_back(aux);
-  const std::string tmp_stem = fs::path(temp_).stem().string(), final_stem = fs::path(path_).stem().string();
   std::vector<fs::path> renamed;
   for (const std::string &f : files) {
     const fs::path src(f);
     std::string name = src.filename().string();
-    const size_t at = name.find(tmp_stem);
-    if (at == std::string::npos || !fs::exists(src, ec)) continue;
-    name.replace(at, tmp_stem.size(), final_stem);
-    if (src.extension() == ".hdr") replace_in_file(src, tmp_stem, final_stem);  // ENVI names its data file
+    if (name.compare(0, temp_base_.size(), temp_base_) != 0 || !fs::exists(src, ec)) continue;
+    name = final_base_ + name.substr(temp_base_.size());
+    if (src.extension() == ".hdr") replace_in_file(src, temp_base_, final_base_);  // ENVI names its data file
     fs::rename(src, src.parent_path() / name, ec);
     if (ec) throw Error("cannot rename '" + f + "' to '" + name + "': " + ec.message());
     renamed.push_back(src.parent_path() / name);

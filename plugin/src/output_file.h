@@ -28,7 +28,7 @@ class PendingOutput {
   void commit();
 
  private:
-  std::string path_, temp_;
+  std::string path_, temp_, temp_base_, final_base_;
   std::vector<std::string> files_;
   bool done_ = false;
 };

@@ -162,6 +162,8 @@ std::string guess_driver(const std::string &path) {
   if (!ext.empty()) ext = ext.substr(1);
   for (char &c : ext) c = char(std::tolower(c));
   if (ext == "tif" || ext == "tiff" || ext.empty()) return "GTiff";
+  // ENVI users name their data files so; GDAL would pick Erdas Imagine for .img.
+  if (ext == "img" || ext == "dat" || ext == "bil" || ext == "bsq" || ext == "bip") return "ENVI";
   GDALDriverManager *dm = GetGDALDriverManager();
   for (int i = 0; i < dm->GetDriverCount(); ++i) {
     GDALDriver *drv = dm->GetDriver(i);
@@ -512,6 +514,11 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
   if (EQUAL(drv->GetDescription(), "GTiff") && size_t(rows) * cols >= 1000000 && !co.FetchNameValue("TILED") &&
       !co.FetchNameValue("BLOCKYSIZE"))
     co.SetNameValue("TILED", "YES"), co.SetNameValue("BIGTIFF", co.FetchNameValueDef("BIGTIFF", "IF_SAFER"));
+  // An ENVI file named .bil or .bip is laid out as its name says.
+  const std::string ext = fs::path(path).extension().string();
+  if (EQUAL(drv->GetDescription(), "ENVI") && !co.FetchNameValue("INTERLEAVE") &&
+      (EQUAL(ext.c_str(), ".bil") || EQUAL(ext.c_str(), ".bip")))
+    co.SetNameValue("INTERLEAVE", ext.substr(1).c_str());
   bool quiet = o.quiet;
   CPLErrorReset();
   GDALDataset *outp = drv->CreateCopy(out.temp().c_str(), m.get(), FALSE, co.List(), progress_cb, &quiet);

@@ -62,3 +62,19 @@ TEST(Roc3D, ReferenceCase2) {
   EXPECT_DOUBLE_EQ(r.curve.front().pd, 1.0);  // tau = 0 detects everything
   EXPECT_DOUBLE_EQ(r.curve.front().pf, 1.0);
 }
+
+// The detection rate at a false-alarm rate is the ROC's best Pd with
+// Pf <= rate, ties on the cut counted as false alarms; nodata ignored.
+TEST(Auc, DetectionRateAtAFalseAlarmRate) {
+  std::vector<float> s;
+  std::vector<int8_t> t;
+  for (int i = 0; i < 1000; ++i) s.push_back(float(i)), t.push_back(0);  // background 0..999
+  for (float v : {999.5f, 998.5f, 995.f, 500.f}) s.push_back(v), t.push_back(1);
+  s.push_back(5000.f), t.push_back(-1);  // nodata
+  EXPECT_DOUBLE_EQ(detection_rate_at(s, t, 0.0), 0.25);    // above every background pixel
+  EXPECT_DOUBLE_EQ(detection_rate_at(s, t, 0.002), 0.5);   // two background pixels let through
+  EXPECT_DOUBLE_EQ(detection_rate_at(s, t, 0.004), 0.5);   // 995 ties the 5th highest background: not above it
+  EXPECT_DOUBLE_EQ(detection_rate_at(s, t, 0.005), 0.75);
+  EXPECT_DOUBLE_EQ(detection_rate_at(s, t, 1.0), 1.0);
+  EXPECT_THROW(detection_rate_at(s, t, 2.0), Error);
+}

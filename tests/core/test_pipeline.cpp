@@ -221,6 +221,7 @@ TEST(Detect, RxBackgroundLeavesOutWhatTheNetworkRanksHighest) {
   const Detection all = detect(m, c, o);
   EXPECT_EQ(all.reference.rx_mean, plain.mean);
   EXPECT_EQ(all.reference.rx_inverse, plain.inverse);
+  EXPECT_EQ(all.reference.all_inverse, plain.inverse);  // the third term's RX: every valid pixel
   o.rx_purify = 0.1;
   const Detection d = detect(m, c, o);
   Cube kept = c;
@@ -232,6 +233,9 @@ TEST(Detect, RxBackgroundLeavesOutWhatTheNetworkRanksHighest) {
   EXPECT_EQ(d.reference.rx_mean, expect.mean);
   EXPECT_EQ(d.reference.rx_inverse, expect.inverse);
   EXPECT_NE(d.reference.rx_mean, plain.mean);
+  EXPECT_EQ(d.reference.all_mean, plain.mean);
+  EXPECT_EQ(d.reference.kurtosis, rx_kurtosis(rx_score(c, plain)));
+  EXPECT_EQ(d.reference.all_weight, rx_all_weight(d.reference.kurtosis));
 }
 
 TEST(Model, SaveLoadRoundTrip) {
@@ -268,7 +272,16 @@ TEST(Model, SaveLoadKeepsTheScoreReference) {
   EXPECT_EQ(back.reference().band_weight, fitted.reference.band_weight);
   EXPECT_EQ(back.reference().rx_inverse, fitted.reference.rx_inverse);
   EXPECT_EQ(back.reference().scaled, fitted.reference.scaled);
+  ASSERT_TRUE(back.reference().has_all());
+  EXPECT_EQ(back.reference().all_inverse, fitted.reference.all_inverse);
+  EXPECT_EQ(back.reference().rx_all, fitted.reference.rx_all);
+  EXPECT_EQ(back.reference().kurtosis, fitted.reference.kurtosis);
+  EXPECT_EQ(back.reference().all_weight, fitted.reference.all_weight);
   expect_same_scores(detect(back, c).score, fitted.score);
+  // A weight given by the caller overrides the saved one; 0 drops the term.
+  DetectOptions none;
+  none.rx_all_weight = 0;
+  EXPECT_NE(detect(back, c, none).score, fitted.score);
   // Another scene is measured against the training scene unless refitted.
   Cube other = synthetic(5, 20, 24, nullptr, 99);
   DetectOptions refit;
@@ -355,6 +368,9 @@ TEST(Stream, SameScoresAsInMemoryFromWindowsOnly) {
     EXPECT_EQ(streamed.reference.scaled, mem.reference.scaled);
     EXPECT_EQ(streamed.reference.rx_mean, mem.reference.rx_mean);  // RX fitted without the top scaled pixels
     EXPECT_EQ(streamed.reference.rx_inverse, mem.reference.rx_inverse);
+    EXPECT_EQ(streamed.reference.all_inverse, mem.reference.all_inverse);  // RX against every pixel
+    EXPECT_EQ(streamed.reference.rx_all, mem.reference.rx_all);
+    EXPECT_EQ(streamed.reference.all_weight, mem.reference.all_weight);
   }
   EXPECT_LT(reader.largest, c.pixels());
   m.set_reference(detect(m, c, o).reference);

@@ -175,3 +175,52 @@ TEST(Score, BackgroundPixelsLeaveOutTheTopFraction) {
   EXPECT_THROW(background_pixels(s, 1.0), Error);
   EXPECT_THROW(background_pixels(s, -0.1), Error);
 }
+
+// Mardia's kurtosis of RX distances: near 1 for Gaussian pixels, well above
+// when a few pixels sit far outside the global distribution; the weight of
+// RX against every pixel follows it (0.2 up to 1.25, then 100 per unit).
+TEST(Score, RxKurtosisSeesGlobalOutliersAndSetsTheWeight) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> n(0, 1);
+  const int dims = 50;
+  std::vector<float> gauss(20000), outliers;
+  for (float &d : gauss) {
+    double s = 0;
+    for (int k = 0; k < dims; ++k) s += n(rng) * n(rng);
+    d = float(s);
+  }
+  EXPECT_NEAR(rx_kurtosis(gauss), 1.0, 0.03);
+  outliers = gauss;
+  for (size_t i = 0; i < 100; ++i) outliers[i] = 40 * dims;  // 0.5% of the pixels far out
+  EXPECT_GT(rx_kurtosis(outliers), 1.5);
+  outliers[7] = std::nanf("");  // nodata is skipped
+  EXPECT_TRUE(std::isfinite(rx_kurtosis(outliers)));
+  EXPECT_DOUBLE_EQ(rx_all_weight(1.0), 0.2);
+  EXPECT_DOUBLE_EQ(rx_all_weight(1.25), 0.2);
+  EXPECT_NEAR(rx_all_weight(1.5), 25.2, 1e-9);
+}
+
+// The fused score's third term: weight 0 gives the two-term fusion (that of
+// model files without RX against every pixel) bit for bit; a weight only
+// adds probability, and a huge one orders pixels as that RX does.
+TEST(Score, FusedThirdTermWeighsRxAgainstEveryPixel) {
+  const std::vector<double> a = exponential(3000, 21), b = exponential(3000, 22), c = exponential(3000, 23);
+  ScoreReference ref;
+  ref.band_weight = {1};
+  ref.scaled = a, ref.rx = b, ref.mse = a;
+  const std::vector<float> fa(a.begin(), a.end()), fb(b.begin(), b.end()), fc(c.begin(), c.end());
+  const std::vector<float> two = raw_score(ref, Score::Fused, 0.2, fa, fa, fb);
+  ref.all_mean = {0}, ref.all_inverse = {1}, ref.rx_all = c;
+  ref.all_weight = 0;
+  EXPECT_EQ(raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc), two);
+  ref.all_weight = 1;
+  const std::vector<float> three = raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc);
+  for (size_t i = 0; i < three.size(); ++i) EXPECT_LE(three[i], two[i] + 1e-6);
+  ref.all_weight = 1e6;
+  const std::vector<float> rx_led = raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc);
+  std::vector<int8_t> top(c.size());
+  const double cut = *std::max_element(c.begin(), c.end()) * 0.7;
+  for (size_t i = 0; i < c.size(); ++i) top[i] = c[i] > cut;
+  EXPECT_DOUBLE_EQ(roc_auc(rx_led, top), 1.0);
+  EXPECT_THROW(raw_score(ref, Score::Fused, 0.2, fa, fa, fb, {1.f}), Error);
+}

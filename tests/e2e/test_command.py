@@ -247,6 +247,32 @@ class Rasters(unittest.TestCase):
         det = read(p("det.tif"))[0]
         self.assertEqual(int(det.sum()), int(np.ceil(0.01 * det.size)) or 1)
 
+    def test_output_names_without_extension_and_envi_pairs(self):
+        d = tmpdir()
+        write_cube(os.path.join(d, "in.tif"), small_cube())
+        p = lambda f: os.path.join(d, f)
+        ref = None
+        for name, extra, driver, sidecar in (("plain", [], "GTiff", None), ("envi", ["-of", "ENVI"], "ENVI", "envi.hdr"),
+                                             ("s.img", [], "ENVI", "s.hdr"), ("s.dat", [], "ENVI", "s.hdr"),
+                                             ("l.bil", [], "ENVI", "l.hdr")):
+            for again in ([], ["--overwrite"]):  # a second run replaces the first
+                code, _, se = run("rx", p("in.tif"), p(name), "-q", *extra, *again)
+                self.assertEqual(code, 0, se)
+                self.assertEqual(sorted(f for f in os.listdir(d) if ".tmp" in f), [], name)
+                ds = gdal.Open(p(name))
+                self.assertEqual(ds.GetDriver().ShortName, driver, name)
+                if sidecar:
+                    self.assertTrue(os.path.exists(p(sidecar)), name)
+                s = ds.ReadAsArray()
+                ref = s if ref is None else ref
+                np.testing.assert_array_equal(s, ref)
+        self.assertIn("bil", open(p("l.hdr")).read().lower())
+        code, _, se = run("train", p("in.tif"), p("model"), *FAST)
+        self.assertEqual(code, 0, se)
+        self.assertTrue(os.path.isfile(p("model")))
+        self.assertEqual(run("apply", p("model"), p("in.tif"), p("score"), "-q")[0], 0)
+        self.assertEqual(sorted(f for f in os.listdir(d) if ".tmp" in f), [])
+
     def test_local_rx(self):
         d = tmpdir()
         write_cube(os.path.join(d, "in.tif"), small_cube())

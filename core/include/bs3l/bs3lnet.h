@@ -106,6 +106,10 @@ struct DetectOptions {
   // Refitting: global RX's background leaves out this fraction of the pixels,
   // those the network's scaled score ranks highest (background_pixels).
   double rx_purify = 0.05;
+  // Score::Fused: the weight of RX against every pixel; negative: the
+  // scene's rule, rx_all_weight(rx_kurtosis) (when refitting; else the
+  // reference's own weight).
+  double rx_all_weight = -1;
   // Fit the score reference on this cube (the training scene) instead of
   // using the model's (a model fresh from train() has none: always refit);
   // Detection::reference returns what was used.

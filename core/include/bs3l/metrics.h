@@ -29,6 +29,11 @@ struct RocReport {
 // truth < 0 are ignored (nodata). Throws Error on size mismatch or one class.
 double roc_auc(const std::vector<float> &scores, const std::vector<int8_t> &truth);
 
+// Detection rate at a background false-alarm rate: the share of anomaly
+// pixels above the highest threshold that lets at most `far` of the
+// background pixels through (the ROC's best Pd with Pf <= far).
+double detection_rate_at(const std::vector<float> &scores, const std::vector<int8_t> &truth, double far);
+
 // Full report; scores are min-max normalised to [0,1] first.
 RocReport roc_report(const std::vector<float> &scores, const std::vector<int8_t> &truth);
 

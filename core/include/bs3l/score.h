@@ -12,7 +12,9 @@ namespace bs3l {
 // scaled: each band's residual divided by its robust spread (1.4826 x the
 //         median absolute deviation over the scene) before the mean, plus the
 //         mean of that over the 3x3 neighbourhood (targets span pixels).
-// fused:  `scaled` combined with global RX (see fuse()).
+// fused:  `scaled` combined with global RX, twice: RX against a background
+//         the network purified, and RX against every pixel, whose weight the
+//         scene decides (rx_all_weight()).
 enum class Score { Mse, Scaled, Fused };
 Score parse_score(const std::string &name);
 std::string to_string(Score s);
@@ -34,6 +36,18 @@ std::vector<float> fuse(const std::vector<float> &scaled, const std::vector<floa
 // not inflate the covariance RX measures against. drop 0: every valid pixel.
 std::vector<uint8_t> background_pixels(const std::vector<float> &scaled, double drop);
 
+// How far global RX's distribution is from a Gaussian background's: Mardia's
+// multivariate kurtosis of the scene, mean(d^2) / (m (m + 2)) with d the
+// squared Mahalanobis distances (RX) and m their mean (the covariance's rank
+// for a sample covariance), so 1 for Gaussian pixels. Scenes holding pixels
+// far out of the global distribution (what global RX finds) score well
+// above 1; heterogeneous scenes with no such outliers stay near 1.
+double rx_kurtosis(const std::vector<float> &rx);
+// The weight of RX against every pixel in the fused score, from the scene's
+// kurtosis k: 0.2 + 100 x max(0, k - 1.25) (chosen on the real scenes with
+// leave-one-family-out checks; bench/results/quality.md).
+double rx_all_weight(double kurtosis);
+
 // The tail each score is calibrated with (tail_pfa); RX: Tail::Power.
 Tail tail_of(Score s);
 
@@ -44,7 +58,14 @@ struct ScoreReference {
   std::vector<double> band_weight;          // scaled: 1 / (band's robust spread^2 x bands used); 0 skips a band
   std::vector<double> rx_mean, rx_inverse;  // global RX: background mean (B) and pseudo-inverse covariance (B x B)
   std::vector<double> mse, scaled, rx;      // the three scores at the sample pixels, aligned
+  // Global RX against every valid pixel (absent in model files of earlier
+  // builds: the fused score then has no such term): background, its
+  // scores at the sample pixels, the scene's RX kurtosis and the weight
+  // the fused score gives it.
+  std::vector<double> all_mean, all_inverse, rx_all;
+  double kurtosis = 0, all_weight = 0;
   bool empty() const { return band_weight.empty(); }
+  bool has_all() const { return !all_mean.empty(); }
 };
 
 // The pixels a reference is fitted on: every valid one below 2^18 pixels,
@@ -67,10 +88,12 @@ void residual_energy(const float *residual, int bands, size_t count, const std::
 // m plus its valid-pixel 3x3 mean (targets span pixels); NaN where invalid.
 std::vector<float> with_neighbours(const std::vector<float> &m, int rows, int cols, const std::vector<uint8_t> &valid);
 
-// The raw score of kind s from its per-pixel parts (rx only for Fused),
-// with the fused components' p-values from the reference's samples.
+// The raw score of kind s from its per-pixel parts (rx and rx_all only for
+// Fused; rx_all weighted by ref.all_weight when the reference has it), with
+// the fused components' p-values from the reference's samples.
 std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &mse,
-                             const std::vector<float> &scaled, const std::vector<float> &rx);
+                             const std::vector<float> &scaled, const std::vector<float> &rx,
+                             const std::vector<float> &rx_all = {});
 
 // -log10(pfa) of raw scores of kind s, calibrated on the reference's sample.
 std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,

@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""Offline screen of score fusions on stored networks (bench/fusion_dump.py).
+
+Recomputes the command's score components in numpy from the input cube and
+the network's reconstructed background (scaled: per-band MAD-weighted
+residual energy plus its 3x3 mean; global RX, plain and purified), fuses
+them as the command does (-log10(pfa_a + w pfa_b), tails fitted over the
+quantiles 0.95-0.99) and reports AUC and detection rates at background
+false-alarm rates 1e-2 and 1e-3 against each file's truth.
+
+  /usr/bin/python3 bench/fusion_screen.py DIR [--seeds 1]
+
+Components are cached in DIR/<scene>_<seed>.npz.
+"""
+import os
+import sys
+
+import numpy as np
+import scipy.io
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from run_bench import HAD
+
+TRUTH_NAMES = ["map", "gt", "mask", "groundtruth", "gtImg_sub", "PlaneGT"]
+
+
+def load_mat(scene):
+    path = os.path.join(HAD, scene)
+    try:
+        d = scipy.io.loadmat(path)
+    except NotImplementedError:
+        import h5py
+        with h5py.File(path) as f:
+            d = {k: np.array(f[k]).T for k in f.keys()}
+    cube = next(v for k, v in d.items() if not k.startswith("__") and getattr(v, "ndim", 0) == 3)
+    truth = next(d[k] for k in TRUTH_NAMES if k in d)
+    return cube.astype(np.float64), (truth != 0).reshape(-1)
+
+
+def read_tif(path):
+    from osgeo import gdal
+    ds = gdal.Open(path)
+    return ds.ReadAsArray().astype(np.float64)
+
+
+def mad_weights(res):
+    """res: N x B. 1 / (1.4826 MAD)^2 / bands used."""
+    med = np.median(res, axis=0)
+    s = 1.4826 * np.median(np.abs(res - med), axis=0)
+    w = np.where(s > 0, 1.0 / np.maximum(s, 1e-300) ** 2, 0.0)
+    return w / max(1, int((s > 0).sum()))
+
+
+def nb3(m, H, W):
+    """m plus its 3x3 mean (edges: the pixels inside)."""
+    a = m.reshape(H, W)
+    p = np.pad(a, 1)
+    c = np.pad(np.ones_like(a), 1)
+    s = sum(p[1 + dy:1 + dy + H, 1 + dx:1 + dx + W] for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    n = sum(c[1 + dy:1 + dy + H, 1 + dx:1 + dx + W] for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    return (a + s / n).reshape(-1)
+
+
+def rx_fit(X, keep):
+    Y = X[keep]
+    mu = Y.mean(0)
+    C = np.cov(Y, rowvar=False)
+    inv = np.linalg.pinv(C, rcond=X.shape[1] * np.finfo(float).eps, hermitian=True)
+    return mu, inv
+
+
+def rx_score(X, mu, inv):
+    D = X - mu
+    return np.einsum("ij,jk,ik->i", D, inv, D)
+
+
+def top_keep(s, drop):
+    k = int(np.floor((1 - drop) * (len(s) - 1)))
+    return s <= np.partition(s, k)[k]
+
+
+def components(d, scene, seed):
+    cache = os.path.join(d, "%s_%s.npz" % (scene[:-4], seed))
+    if os.path.exists(cache):
+        z = np.load(cache)
+        return {k: z[k] for k in z.files}
+    cube, truth = load_mat(scene)
+    H, W, B = cube.shape
+    X = cube.reshape(-1, B)
+    bg = read_tif(os.path.join(d, "%s_%s_bg.tif" % (scene[:-4], seed)))  # B x H x W
+    R = X - bg.reshape(B, -1).T
+    w = mad_weights(R)
+    e = (R * R) @ w
+    z2 = R * R * (w * max(1, int((w > 0).sum())))  # per-band squared z
+    out = {"truth": truth, "shape": np.array([H, W, B]), "e": e, "scaled": nb3(e, H, W), "z2": z2.astype(np.float32),
+           "mse": (R * R).mean(1)}
+    # Per-band contributions capped (an impulse in one noisy band cannot dominate).
+    for c in (9, 25):
+        ec = np.minimum(z2, c).mean(1)
+        out["capped%d" % c] = nb3(ec, H, W)
+    mu, inv = rx_fit(X, np.ones(len(X), bool))
+    out["rx"] = rx_score(X, mu, inv)
+    mu, inv = rx_fit(X, top_keep(out["scaled"], 0.05))
+    out["rxp"] = rx_score(X, mu, inv)
+    # RX of the residual (the network's background removed), purified the same way.
+    mu, inv = rx_fit(R, top_keep(out["scaled"], 0.05))
+    out["rxres"] = rx_score(R, mu, inv)
+    out["band_spread_ratio"] = np.std(R, 0) / np.maximum(np.std(X, 0), 1e-300)
+    np.savez(cache, **out)
+    return out
+
+
+# --- the command's calibration (core/src/calibrate.cpp) ---
+def tail_fit(s, power, lo=0.95, hi=0.99):
+    s = np.sort(s)
+    u = np.quantile(s, lo)
+    p_u = (len(s) - np.searchsorted(s, u, "left")) / len(s)
+    ps = lo + (hi - lo) * np.arange(21) / 20
+    t = np.quantile(s, ps)
+    if power:
+        t = np.log(np.maximum(t, 1e-300))
+    y = np.log(1 - ps)
+    var = ((t - t.mean()) ** 2).sum()
+    slope = ((t - t.mean()) * (y - y.mean())).sum() / var if var > 0 else 0
+    return s, u, p_u, (slope if slope < 0 else 0), power
+
+
+def pfa(fit, x):
+    s, u, p_u, slope, power = fit
+    n = len(s)
+    above = n - np.searchsorted(s, x, "left")
+    p = np.maximum(above, 1) / n
+    if slope != 0:
+        tx = np.log(np.maximum(x, 1e-300)) if power else x
+        tu = np.log(u) if power else u
+        p = np.where(x > u, np.maximum(p_u * np.exp(slope * (tx - tu)), 1e-300), p)
+    return p
+
+
+def fuse(a, b, w, power_a=False, power_b=True):
+    if w == 0:
+        return a
+    return -np.log10(pfa(tail_fit(a, power_a), a) + w * pfa(tail_fit(b, power_b), b))
+
+
+# --- figures ---
+def pd_at(truth, score, far):
+    fpr, tpr, _ = roc_curve(truth, score)
+    return float(tpr[fpr <= far].max())
+
+
+def figures(truth, score):
+    return roc_auc_score(truth, score), pd_at(truth, score, 1e-2), pd_at(truth, score, 1e-3)
+
+
+def lofo(table, candidates, families, key):
+    """Leave one family out: for each family, the candidate with the best key
+    over the other families' scenes, and its figures on the left-out family.
+    table[cand][scene] = (auc, pd2, pd3); key(rows, rx_rows) -> sortable."""
+    out = []
+    for fam, left in families.items():
+        rest = [s for f, sc in families.items() if f != fam for s in sc if s in table["global RX"]]
+        left = [s for s in left if s in table["global RX"]]
+        if not left:
+            continue
+        best = max(candidates, key=lambda c: key([table[c][s] for s in rest], [table["global RX"][s] for s in rest]))
+        out.append((fam, best, [(s, table[best][s], table["global RX"][s]) for s in left]))
+    return out
+
+
+def summary_key(rows, rx):
+    """Scenes >= RX in AUC, then scenes >= RX in Pd at 1e-2, then mean AUC."""
+    return (sum(r[0] >= x[0] for r, x in zip(rows, rx)), sum(r[1] >= x[1] for r, x in zip(rows, rx)),
+            np.mean([r[0] for r in rows]))
+
+
+if __name__ == "__main__":
+    d = sys.argv[1]
+    seeds = sys.argv[2].split(",") if len(sys.argv) > 2 else ["1"]
+    from quality import ALL_SCENES
+    for scene in ALL_SCENES:
+        for seed in seeds:
+            if not os.path.exists(os.path.join(d, "%s_%s_bg.tif" % (scene[:-4], seed))):
+                continue
+            c = components(d, scene, seed)
+            t = c["truth"]
+            row = [figures(t, c["rx"]), figures(t, fuse(c["scaled"], c["rxp"], 0.2))]
+            print("%-26s %s RX %.4f %.3f %.3f | default %.4f %.3f %.3f" % ((scene, seed) + row[0] + row[1]))
