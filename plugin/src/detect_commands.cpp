@@ -114,7 +114,7 @@ std::string fusion_of(const ScoreReference &ref, const DetectOptions &d) {
   o.precision(4);
   o << "global RX kurtosis " << ref.kurtosis << " (1 for a Gaussian background) -> weight " << ref.all_weight
     << " for RX against every pixel ("
-    << (d.rx_all_weight >= 0 ? "--rx-all-weight" : "auto: 0.2 + 100 x max(0, kurtosis - 1.25)") << "), "
+    << (d.rx_all_weight >= 0 ? "--rx-all-weight" : "auto: 0.2 + 200 x max(0, kurtosis - 1.2)") << "), "
     << d.rx_weight << " for RX against the purified background";
   return o.str();
 }

@@ -124,7 +124,7 @@ std::vector<OptionDef> build() {
        kScorers, true});
   add({"--rx-all-weight", "", T::Text, R::None, "W", "auto", {}, 0, 0,
        "fused: the weight of global RX against every pixel; auto: from the scene's RX kurtosis k (Mardia's; 1 for "
-       "a Gaussian background), 0.2 + 100 x max(0, k - 1.25): scenes with pixels far outside the global "
+       "a Gaussian background), 0.2 + 200 x max(0, k - 1.2): scenes with pixels far outside the global "
        "distribution lean on RX, heterogeneous ones on the network (0 gives the fusion of earlier versions)",
        kScorers, true});
   add({"--rx-purify", "", T::Number, R::None, "F", num(d.rx_purify), {}, 0, 1,

@@ -72,8 +72,16 @@ void PendingOutput::commit() {
   for (const std::string &f : files) {
     const fs::path src(f);
     std::string name = src.filename().string();
-    if (name.compare(0, temp_base_.size(), temp_base_) != 0 || !fs::exists(src, ec)) continue;
-    name = final_base_ + name.substr(temp_base_.size());
+    // GDAL may have swapped the temporary name's ".tmpPID" for its own
+    // extension (ENVI's .hdr beside an output without one).
+    const std::string swapped = "." + final_base_ + ".";
+    if (!fs::exists(src, ec)) continue;
+    if (name.compare(0, temp_base_.size(), temp_base_) == 0)
+      name = final_base_ + name.substr(temp_base_.size());
+    else if (name.compare(0, swapped.size(), swapped) == 0)
+      name = final_base_ + name.substr(final_base_.size() + 1);
+    else
+      continue;
     if (src.extension() == ".hdr") replace_in_file(src, temp_base_, final_base_);  // ENVI names its data file
     fs::rename(src, src.parent_path() / name, ec);
     if (ec) throw Error("cannot rename '" + f + "' to '" + name + "': " + ec.message());

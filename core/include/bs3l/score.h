@@ -44,8 +44,8 @@ std::vector<uint8_t> background_pixels(const std::vector<float> &scaled, double 
 // above 1; heterogeneous scenes with no such outliers stay near 1.
 double rx_kurtosis(const std::vector<float> &rx);
 // The weight of RX against every pixel in the fused score, from the scene's
-// kurtosis k: 0.2 + 100 x max(0, k - 1.25) (chosen on the real scenes with
-// leave-one-family-out checks; bench/results/quality.md).
+// kurtosis k: 0.2 + 200 x max(0, k - 1.2) (chosen on the real scenes, with
+// leave-one-family-out checks: bench/results/fusion_screen.md).
 double rx_all_weight(double kurtosis);
 
 // The tail each score is calibrated with (tail_pfa); RX: Tail::Power.
