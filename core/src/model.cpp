@@ -9,6 +9,8 @@
 #include "memory.h"
 #include "model_impl.h"
 
+#include <torch/version.h>
+
 namespace bs3l {
 namespace {
 
@@ -147,6 +149,16 @@ void configure_cpu(int threads) {
 
 std::string version() { return BS3L_VERSION; }
 
+std::string runtime_versions() {
+  std::ostringstream s;
+  s << "LibTorch " << TORCH_VERSION << ", CUDA ";
+  if (torch::cuda::is_available())
+    s << torch::cuda::device_count() << " device(s)";
+  else
+    s << "none (CPU only)";
+  return s.str();
+}
+
 // ---- save / load --------------------------------------------------------
 
 namespace {
@@ -227,7 +239,7 @@ void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std
     r.kurtosis = v[0], r.all_weight = v[1];
     for (int k = 0; k < 3; ++k) {
       torch::Tensor x;
-      a.read(all_names[k], x, true);
+      if (!a.try_read(all_names[k], x, true)) throw Error("'" + path + "' is damaged (its fusion reference)");
       *all_parts[k] = tensor_dvec(x);
     }
   }

@@ -133,7 +133,7 @@ std::vector<float> fuse_with(const Calibration &a, const Calibration &b, const s
   std::vector<float> out(scaled.size());
   for (size_t i = 0; i < out.size(); ++i) {
     double p = a.pfa(scaled[i]) + weight * b.pfa(rx[i]);
-    if (c) p += all_weight * c->pfa(rx_all[i]);
+    if (c && all_weight > 0) p += all_weight * c->pfa(rx_all[i]);
     out[i] = float(-std::log10(p));  // NaN propagates
   }
   return out;

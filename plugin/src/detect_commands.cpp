@@ -108,23 +108,26 @@ std::string raw_unit_of(Score s, double rx_weight, const ScoreReference &ref);
 
 // What the fused score weighed its parts with, and whence the weight of RX
 // against every pixel.
-std::string fusion_of(const ScoreReference &ref, const DetectOptions &d) {
+// `fitted`: the reference was fitted in this run (else it is the model's).
+std::string fusion_of(const ScoreReference &ref, const DetectOptions &d, bool fitted) {
   if (d.score != Score::Fused || !ref.has_all()) return "";
   std::ostringstream o;
-  o.precision(4);
+  o.precision(6);
   o << "global RX kurtosis " << ref.kurtosis << " (1 for a Gaussian background) -> weight " << ref.all_weight
     << " for RX against every pixel ("
-    << (d.rx_all_weight >= 0 ? "--rx-all-weight" : "auto: 0.2 + 200 x max(0, kurtosis - 1.2)") << "), "
-    << d.rx_weight << " for RX against the purified background";
+    << (d.rx_all_weight >= 0 ? "--rx-all-weight"
+        : fitted             ? "auto: 0.2 + 200 x max(0, kurtosis - 1.2)"
+                             : "saved with the model")
+    << "), " << d.rx_weight << " for RX against the purified background";
   return o.str();
 }
 
 // The network's scores, calibrated (pfa) against the reference they were
 // measured with.
-Scores network_scores(const Detection &det, const DetectOptions &d, bool pfa) {
+Scores network_scores(const Detection &det, const DetectOptions &d, bool pfa, bool fitted) {
   Scores s;
   s.pfa = pfa, s.raw_unit = raw_unit_of(d.score, d.rx_weight, det.reference);
-  s.fusion = fusion_of(det.reference, d);
+  s.fusion = fusion_of(det.reference, d, fitted);
   if (!pfa) {
     s.value = det.score;
     return s;
@@ -409,7 +412,7 @@ int cmd_detect(const Argv &argv) {
   Detection det = detect_on(m, input, fit, a, share);
   m.set_reference(det.reference);
   if (a.has("--save-model")) save_model_file(m, a.get("--save-model"), a.flag("--overwrite"));
-  const Scores s = network_scores(det, d, pfa);
+  const Scores s = network_scores(det, d, pfa, true);
   write_scores(a, out, r, s, "bs3lnet", describe(o) + " " + describe(d));
   write_extras(a, r, det, s);
   report_auc(truth, s.value);
@@ -457,6 +460,9 @@ int cmd_apply(const Argv &argv) {
     if (!quiet(a)) std::printf("The model file has no saved score reference (an older file): measuring against the input\n");
     d.refit = true;
   }
+  if (!d.refit && d.rx_all_weight >= 0 && !m.reference().has_all())
+    throw Error("'" + model_path + "' has no RX against every pixel (an earlier build): --rx-all-weight needs "
+                "--stats scene or a retrained model");
   // The input whole (or streamed) in `input`, or the window and its halo in
   // `piece`; `r` points at what is scored (no copy of a cube).
   Input input;
@@ -490,7 +496,7 @@ int cmd_apply(const Argv &argv) {
     piece = crop(std::move(piece), d.window);
     truth = load_truth(a, in, piece);
   }
-  const Scores s = network_scores(det, d, pfa);
+  const Scores s = network_scores(det, d, pfa, d.refit);
   write_scores(a, out, *r, s, "bs3lnet",
                "model=" + model_path + " " + m.tag("parameters") + " " + describe(d) + " stats=" +
                    (d.refit ? "scene" : "model") + (window ? " srcwin=" + a.get("-srcwin") : ""));

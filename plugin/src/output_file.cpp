@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -63,34 +64,104 @@ PendingOutput::~PendingOutput() {
 }
 
 void PendingOutput::commit() {
+  if (done_) return;
   std::error_code ec;
+  if (const char *fail = std::getenv("BS3L_TEST_FAIL_OUTPUT"))  // tests: a failure while writing this output
+    if (*fail && fs::path(path_).filename() == fail) throw Error("cannot write '" + path_ + "' (injected failure)");
   std::vector<std::string> files = files_;
   if (std::find(files.begin(), files.end(), temp_) == files.end()) files.insert(files.begin(), temp_);
   const std::string aux = temp_ + ".aux.xml";  // written at close, after any listing
   if (fs::exists(aux, ec) && std::find(files.begin(), files.end(), aux) == files.end()) files.push_back(aux);
-  std::vector<fs::path> renamed;
+  OutputSet::Staged staged;
   for (const std::string &f : files) {
     const fs::path src(f);
     std::string name = src.filename().string();
-    // GDAL may have swapped the temporary name's ".tmpPID" for its own
-    // extension (ENVI's .hdr beside an output without one).
-    const std::string swapped = "." + final_base_ + ".";
-    if (!fs::exists(src, ec)) continue;
-    if (name.compare(0, temp_base_.size(), temp_base_) == 0)
-      name = final_base_ + name.substr(temp_base_.size());
-    else if (name.compare(0, swapped.size(), swapped) == 0)
-      name = final_base_ + name.substr(final_base_.size() + 1);
-    else
-      continue;
+    if (!fs::exists(src, ec) || name.compare(0, temp_base_.size(), temp_base_) != 0) continue;
+    name = final_base_ + name.substr(temp_base_.size());
     if (src.extension() == ".hdr") replace_in_file(src, temp_base_, final_base_);  // ENVI names its data file
-    fs::rename(src, src.parent_path() / name, ec);
-    if (ec) throw Error("cannot rename '" + f + "' to '" + name + "': " + ec.message());
-    renamed.push_back(src.parent_path() / name);
+    staged.moves.push_back({src.string(), (src.parent_path() / name).string()});
   }
-  done_ = true;
   // An old side-car (QGIS statistics, styles) would describe the old values.
-  const fs::path old_aux = path_ + ".aux.xml";
-  if (std::find(renamed.begin(), renamed.end(), old_aux) == renamed.end()) fs::remove(old_aux, ec);
+  const std::string old_aux = path_ + ".aux.xml";
+  if (std::none_of(staged.moves.begin(), staged.moves.end(), [&](const auto &m) { return m.second == old_aux; }))
+    staged.stale.push_back(old_aux);
+  done_ = true;  // the files are the set's (or renamed below) from here on
+  OutputSet *set = OutputSet::active();
+  if (set) {
+    set->stage(std::move(staged));
+  } else {
+    OutputSet alone;
+    alone.stage(std::move(staged));
+    alone.commit();
+  }
+}
+
+namespace {
+OutputSet *g_active = nullptr;
+}
+
+OutputSet::OutputSet() {
+  if (!g_active) g_active = this;
+}
+
+OutputSet::~OutputSet() {
+  if (g_active == this) g_active = nullptr;
+  if (committed_) return;
+  std::error_code ec;
+  for (const Staged &s : staged_)
+    for (const auto &m : s.moves) fs::remove(m.first, ec);
+}
+
+OutputSet *OutputSet::active() { return g_active; }
+
+void OutputSet::stage(Staged s) {
+  for (const auto &[src, dst] : s.moves)
+    for (const Staged &t : staged_)
+      for (const auto &m : t.moves)
+        if (m.second == dst || m.first == src) {
+          std::error_code ec;
+          for (const auto &mv : s.moves) fs::remove(mv.first, ec);
+          throw Error("two outputs of this run would both write '" + dst + "'");
+        }
+  staged_.push_back(std::move(s));
+}
+
+void OutputSet::commit() {
+  std::error_code ec;
+  // Old files step aside first, so a failed rename can put everything back:
+  // the run's outputs land together or not at all.
+  const std::string aside = ".bs3l_old" + std::to_string(getpid());
+  std::vector<std::pair<std::string, std::string>> moved_aside, renamed;
+  // Puts everything back; names what could not be (never silently).
+  auto undo = [&](const std::string &why) {
+    std::string lost;
+    for (auto it = renamed.rbegin(); it != renamed.rend(); ++it) fs::rename(it->second, it->first, ec);
+    for (auto it = moved_aside.rbegin(); it != moved_aside.rend(); ++it) {
+      fs::rename(it->second, it->first, ec);
+      if (ec) lost += " '" + it->second + "'";
+    }
+    throw Error(why + (lost.empty() ? "" : "; earlier files left as" + lost));
+  };
+  const char *fail = std::getenv("BS3L_TEST_FAIL_RENAME");  // tests: a rename that fails midway
+  for (const Staged &s : staged_)
+    for (const auto &[src, dst] : s.moves) {
+      if (!fs::exists(dst, ec)) continue;
+      const std::string old = dst + aside;
+      fs::rename(dst, old, ec);
+      if (ec) undo("cannot replace '" + dst + "': " + ec.message());
+      moved_aside.push_back({dst, old});
+    }
+  for (const Staged &s : staged_)
+    for (const auto &[src, dst] : s.moves) {
+      if (fail && *fail && fs::path(dst).filename() == fail) undo("cannot rename '" + src + "' (injected failure)");
+      fs::rename(src, dst, ec);
+      if (ec) undo("cannot rename '" + src + "' to '" + dst + "': " + ec.message());
+      renamed.push_back({src, dst});
+    }
+  committed_ = true;
+  for (const auto &m : moved_aside) fs::remove(m.second, ec);
+  for (const Staged &s : staged_)
+    for (const std::string &f : s.stale) fs::remove(f, ec);
 }
 
 }  // namespace bs3l::app

@@ -1,7 +1,8 @@
 // The one way every output (raster, vector, PNG, model) reaches its path:
 // refused if it exists without --overwrite, written under a temporary name
-// in the target folder, renamed at the end; on an error or Ctrl-C the
-// temporary files go and an existing output stays as it was.
+// in the target folder, renamed with the run's other outputs at the end; on
+// an error or Ctrl-C the temporary files go and existing outputs stay as
+// they were.
 #pragma once
 #include <string>
 #include <vector>
@@ -23,14 +24,41 @@ class PendingOutput {
   const std::string &temp() const { return temp_; }
   // Files written under the temporary name besides temp() (e.g. an ENVI .hdr).
   void also(const std::string &file) { files_.push_back(file); }
-  // Renames every file to the final name (a header naming the temporary data
-  // file is fixed first) and drops a stale PATH.aux.xml.
+  // The output is complete: its files are renamed to the final name (a
+  // header naming the temporary data file is fixed first, a stale
+  // PATH.aux.xml dropped) now, or with the rest of the run's outputs when an
+  // OutputSet is active. BS3L_TEST_FAIL_OUTPUT=NAME makes the output whose
+  // file name is NAME fail here (tests).
   void commit();
 
  private:
   std::string path_, temp_, temp_base_, final_base_;
   std::vector<std::string> files_;
   bool done_ = false;
+};
+
+// The outputs of one run: each output's files wait under their temporary
+// names until commit() renames them all (old files step aside first and
+// come back if any rename fails); destroyed uncommitted (an error, an
+// interrupt), it removes them, and every previous file stays as it was.
+// The first one constructed is the active one until it is destroyed.
+class OutputSet {
+ public:
+  struct Staged {
+    std::vector<std::pair<std::string, std::string>> moves;  // temporary -> final
+    std::vector<std::string> stale;                           // removed after the renames
+  };
+  OutputSet();
+  ~OutputSet();
+  OutputSet(const OutputSet &) = delete;
+  OutputSet &operator=(const OutputSet &) = delete;
+  static OutputSet *active();
+  void stage(Staged s);
+  void commit();
+
+ private:
+  std::vector<Staged> staged_;
+  bool committed_ = false;
 };
 
 }  // namespace bs3l::app

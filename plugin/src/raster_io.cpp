@@ -514,8 +514,11 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
   if (EQUAL(drv->GetDescription(), "GTiff") && size_t(rows) * cols >= 1000000 && !co.FetchNameValue("TILED") &&
       !co.FetchNameValue("BLOCKYSIZE"))
     co.SetNameValue("TILED", "YES"), co.SetNameValue("BIGTIFF", co.FetchNameValueDef("BIGTIFF", "IF_SAFER"));
-  // An ENVI file named .bil or .bip is laid out as its name says.
+  // An ENVI file named .bil or .bip is laid out as its name says; one with
+  // no extension gets NAME.hdr (GDAL would swap the temporary name's marker).
   const std::string ext = fs::path(path).extension().string();
+  if (EQUAL(drv->GetDescription(), "ENVI") && ext.empty() && !co.FetchNameValue("SUFFIX"))
+    co.SetNameValue("SUFFIX", "ADD");
   if (EQUAL(drv->GetDescription(), "ENVI") && !co.FetchNameValue("INTERLEAVE") &&
       (EQUAL(ext.c_str(), ".bil") || EQUAL(ext.c_str(), ".bip")))
     co.SetNameValue("INTERLEAVE", ext.substr(1).c_str());

@@ -14,6 +14,7 @@
 #include "bs3l/bs3lnet.h"
 #include "commands.h"
 #include "options.h"
+#include "output_file.h"
 #include "matlab_driver.h"
 #include "raster_io.h"
 
@@ -34,6 +35,11 @@ void CPL_STDCALL report_gdal(CPLErr level, CPLErrorNum, const char *msg) {
 
 int run(int argc, char **argv) {
   // Our .mat driver first, so v7.3 (HDF5) files reach it before GDAL's HDF5 driver.
+  if (argc == 2 && std::string(argv[1]) == "--version") {  // ours, not GDAL's
+    std::printf("bs3lnet %s (%s), GDAL %s, %s\n", version().c_str(), BS3L_GIT_DESCRIBE,
+                GDALVersionInfo("RELEASE_NAME"), runtime_versions().c_str());
+    return 0;
+  }
   GDALRegister_MATLAB();
   GDALAllRegister();
   argc = GDALGeneralCmdLineProcessor(argc, &argv, 0);
@@ -70,7 +76,13 @@ int run(int argc, char **argv) {
   for (const std::string &a : args) g_quiet = g_quiet || a == "-q" || a == "--quiet";
   CPLSetErrorHandler(report_gdal);
   try {
-    return it->second(args);
+    OutputSet outputs;  // every output of the run lands at the end, all or none
+    const int rc = it->second(args);
+    if (rc == 0) {
+      if (interrupted()) throw Cancelled();
+      outputs.commit();
+    }
+    return rc;
   } catch (const Cancelled &) {
     std::fprintf(stderr, "ERROR: interrupted; no output written\n");
     return 130;

@@ -282,6 +282,16 @@ TEST(Model, SaveLoadKeepsTheScoreReference) {
   DetectOptions none;
   none.rx_all_weight = 0;
   EXPECT_NE(detect(back, c, none).score, fitted.score);
+  // A model file of an earlier build (no RX against every pixel) loads and
+  // scores with the two-term fusion, which is weight 0.
+  ScoreReference earlier = fitted.reference;
+  earlier.all_mean.clear(), earlier.all_inverse.clear(), earlier.rx_all.clear();
+  m.set_reference(earlier);
+  save_model(m, path);
+  Model old = load_model(path);
+  std::filesystem::remove(path);
+  EXPECT_FALSE(old.reference().has_all());
+  expect_same_scores(detect(old, c).score, detect(back, c, none).score);
   // Another scene is measured against the training scene unless refitted.
   Cube other = synthetic(5, 20, 24, nullptr, 99);
   DetectOptions refit;

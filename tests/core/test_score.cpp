@@ -186,7 +186,10 @@ TEST(Score, RxKurtosisSeesGlobalOutliersAndSetsTheWeight) {
   std::vector<float> gauss(20000), outliers;
   for (float &d : gauss) {
     double s = 0;
-    for (int k = 0; k < dims; ++k) s += n(rng) * n(rng);
+    for (int k = 0; k < dims; ++k) {
+      const double z = n(rng);
+      s += z * z;
+    }
     d = float(s);
   }
   EXPECT_NEAR(rx_kurtosis(gauss), 1.0, 0.03);

@@ -258,7 +258,7 @@ class Rasters(unittest.TestCase):
             for again in ([], ["--overwrite"]):  # a second run replaces the first
                 code, _, se = run("rx", p("in.tif"), p(name), "-q", *extra, *again)
                 self.assertEqual(code, 0, se)
-                self.assertEqual(sorted(f for f in os.listdir(d) if ".tmp" in f), [], name)
+                self.assertEqual(sorted(f for f in os.listdir(d) if f.startswith(".") or "bs3l_old" in f), [], name)
                 ds = gdal.Open(p(name))
                 self.assertEqual(ds.GetDriver().ShortName, driver, name)
                 if sidecar:
@@ -271,7 +271,72 @@ class Rasters(unittest.TestCase):
         self.assertEqual(code, 0, se)
         self.assertTrue(os.path.isfile(p("model")))
         self.assertEqual(run("apply", p("model"), p("in.tif"), p("score"), "-q")[0], 0)
-        self.assertEqual(sorted(f for f in os.listdir(d) if ".tmp" in f), [])
+        self.assertEqual(sorted(f for f in os.listdir(d) if f.startswith(".") or "bs3l_old" in f), [])
+        # two outputs of one run that would land on one file: refused, nothing written
+        code, _, se = run("detect", p("in.tif"), p("res"), *FAST, "-of", "ENVI", "--background", p("res.img"))
+        self.assertEqual(code, 1)
+        self.assertIn("res.hdr", se)
+        self.assertFalse(os.path.exists(p("res")) or os.path.exists(p("res.img")))
+
+    def test_fusion_choice_printed_saved_and_in_metadata(self):
+        d = tmpdir()
+        write_cube(os.path.join(d, "in.tif"), small_cube())
+        p = lambda f: os.path.join(d, f)
+        code, so, se = run("detect", p("in.tif"), p("a.tif"), *FAST[:-1], "--save-model", p("m.pt"))
+        self.assertEqual(code, 0, se)
+        line = next(l for l in so.splitlines() if l.startswith("Fusion: "))
+        k = float(line.split("kurtosis ")[1].split()[0])
+        w = float(line.split("-> weight ")[1].split()[0])
+        self.assertAlmostEqual(w, 0.2 + 200 * max(0.0, k - 1.2), delta=0.001 * w + 1e-3)
+        self.assertIn("(auto: 0.2 + 200 x max(0, kurtosis - 1.2))", line)
+        meta = read(p("a.tif"))[2].GetRasterBand(1).GetMetadataItem("BS3LNET_FUSION")
+        self.assertEqual(meta, line[len("Fusion: "):])
+        # apply measures against the saved reference: the same weight, the same scores
+        code, so2, se = run("apply", p("m.pt"), p("in.tif"), p("b.tif"))
+        self.assertEqual(code, 0, se)
+        self.assertIn(line.replace("auto: 0.2 + 200 x max(0, kurtosis - 1.2)", "saved with the model"), so2)
+        np.testing.assert_array_equal(read(p("a.tif"))[0], read(p("b.tif"))[0])
+        # a weight given by the user is used and said so; 0 is the two-term fusion of earlier versions
+        code, so3, se = run("apply", p("m.pt"), p("in.tif"), p("c.tif"), "--rx-all-weight", "3", "-q")
+        self.assertEqual(code, 0, se)
+        meta = read(p("c.tif"))[2].GetRasterBand(1).GetMetadataItem("BS3LNET_FUSION")
+        self.assertIn("weight 3 for RX against every pixel (--rx-all-weight)", meta)
+        self.assertIn("3 x pfa(global RX, every pixel)", read(p("c.tif"))[2].GetRasterBand(1).GetMetadataItem(
+            "BS3LNET_RAW_UNIT"))
+
+    def test_outputs_land_together_or_not_at_all(self):
+        # A run with every output; a failure injected while writing any one of
+        # them leaves no new file, and under --overwrite every previous file
+        # byte-identical.
+        d = tmpdir()
+        write_cube(os.path.join(d, "in.tif"), small_cube())
+        p = lambda f: os.path.join(d, f)
+        outs = ["s.tif", "m.pt", "det.tif", "bg.tif", "hits.gpkg"]
+        args = ["detect", p("in.tif"), p("s.tif"), *FAST, "--save-model", p("m.pt"), "--detections", p("det.tif"),
+                "--background", p("bg.tif"), "--vector", p("hits.gpkg")]
+        for name in outs:
+            code, _, se = run(*args, env={"BS3L_TEST_FAIL_OUTPUT": name})
+            self.assertEqual(code, 1, name)
+            self.assertIn("injected failure", se)
+            self.assertEqual(sorted(os.listdir(d)), ["in.tif"], name)  # nothing new, no temporary file
+        code, _, se = run(*args)
+        self.assertEqual(code, 0, se)
+        before = {f: md5(p(f)) for f in os.listdir(d)}
+        self.assertTrue(set(outs) <= set(before))
+        for name in outs:
+            # failing while that output is written, or while the run's
+            # finished outputs are renamed into place (the others put back)
+            for var in ("BS3L_TEST_FAIL_OUTPUT", "BS3L_TEST_FAIL_RENAME"):
+                code, _, se = run(*args, "--overwrite", "--seed", "7", env={var: name})
+                self.assertEqual(code, 1, (var, name))
+                self.assertIn("injected failure", se)
+                self.assertEqual({f: md5(p(f)) for f in os.listdir(d)}, before, (var, name))
+        code, _, se = run(*args, "--overwrite", "--seed", "7")  # and without a failure, all replaced
+        self.assertEqual(code, 0, se)
+        after = {f: md5(p(f)) for f in os.listdir(d)}
+        self.assertEqual(sorted(after), sorted(before))
+        self.assertNotEqual(after["s.tif"], before["s.tif"])
+        self.assertNotEqual(after["m.pt"], before["m.pt"])
 
     def test_local_rx(self):
         d = tmpdir()
@@ -548,6 +613,12 @@ class Options(unittest.TestCase):
     """The option table: --json-usage and --help from it, GDAL's -oo and
     --config, GDAL warnings, and --protocol paper."""
 
+    def test_version_names_ours_and_the_libraries(self):
+        code, so, se = run("--version")
+        self.assertEqual(code, 0, se)
+        self.assertRegex(so, r"^bs3lnet \d+\.\d+\.\d+ \(git .+\), GDAL \d+\.\d+\.\d+, LibTorch \d+\.\d+\.\d+, CUDA ")
+        self.assertEqual(so.count("\n"), 1)
+
     def test_json_usage_lists_every_option_the_parser_takes(self):
         for cmd in ("detect", "train", "apply", "rx", "evaluate", "info", "synth"):
             code, so, se = run(cmd, "--json-usage")
@@ -720,6 +791,9 @@ class BadInput(unittest.TestCase):
         self.expect_error(["detect", self.good, self.out(), "--steps", "ten"], "expects an integer")
         self.expect_error(["detect", self.good, self.out(), "--score", "max"], "unknown score 'max'", self.out())
         self.expect_error(["detect", self.good, self.out(), "--rx-weight", "-1"], "--rx-weight must be", self.out())
+        self.expect_error(["detect", self.good, self.out(), "--rx-all-weight", "-1"], "--rx-all-weight must be",
+                          self.out())
+        self.expect_error(["detect", self.good, self.out(), "--rx-all-weight", "most"], "--rx-all-weight", self.out())
 
     def test_units_and_max_pfa(self):
         det = self.out("det.tif")

@@ -165,5 +165,7 @@ void configure_cpu(int threads);
 size_t available_memory_bytes();
 
 std::string version();
+// "LibTorch X.Y.Z, CUDA N device(s)" (or none), for --version.
+std::string runtime_versions();
 
 }  // namespace bs3l
