@@ -289,8 +289,8 @@ class Rasters(unittest.TestCase):
         w = float(line.split("-> weight ")[1].split()[0])
         self.assertAlmostEqual(w, 0.2 + 200 * max(0.0, k - 1.2), delta=0.001 * w + 1e-3)
         self.assertIn("(auto: 0.2 + 200 x max(0, kurtosis - 1.2))", line)
-        meta = read(p("a.tif"))[2].GetRasterBand(1).GetMetadataItem("BS3LNET_FUSION")
-        self.assertEqual(meta, line[len("Fusion: "):])
+        ds = read(p("a.tif"))[2]  # held: a band must not outlive its dataset
+        self.assertEqual(ds.GetRasterBand(1).GetMetadataItem("BS3LNET_FUSION"), line[len("Fusion: "):])
         # apply measures against the saved reference: the same weight, the same scores
         code, so2, se = run("apply", p("m.pt"), p("in.tif"), p("b.tif"))
         self.assertEqual(code, 0, se)
@@ -299,10 +299,10 @@ class Rasters(unittest.TestCase):
         # a weight given by the user is used and said so; 0 is the two-term fusion of earlier versions
         code, so3, se = run("apply", p("m.pt"), p("in.tif"), p("c.tif"), "--rx-all-weight", "3", "-q")
         self.assertEqual(code, 0, se)
-        meta = read(p("c.tif"))[2].GetRasterBand(1).GetMetadataItem("BS3LNET_FUSION")
-        self.assertIn("weight 3 for RX against every pixel (--rx-all-weight)", meta)
-        self.assertIn("3 x pfa(global RX, every pixel)", read(p("c.tif"))[2].GetRasterBand(1).GetMetadataItem(
-            "BS3LNET_RAW_UNIT"))
+        ds = read(p("c.tif"))[2]
+        band = ds.GetRasterBand(1)
+        self.assertIn("weight 3 for RX against every pixel (--rx-all-weight)", band.GetMetadataItem("BS3LNET_FUSION"))
+        self.assertIn("3 x pfa(global RX, every pixel)", band.GetMetadataItem("BS3LNET_RAW_UNIT"))
 
     def test_outputs_land_together_or_not_at_all(self):
         # A run with every output; a failure injected while writing any one of
