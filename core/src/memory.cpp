@@ -1,6 +1,7 @@
 #include "memory.h"
 
 #include "bs3l/bs3lnet.h"
+#include "bs3l/limits.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,21 +17,7 @@ namespace bs3l {
 
 size_t available_memory_bytes() { return available_memory(); }
 
-size_t available_memory() {
-  if (const char *env = std::getenv("BS3L_MEMORY_LIMIT_MB")) return size_t(std::strtoull(env, nullptr, 10)) << 20;
-  size_t avail = std::numeric_limits<size_t>::max();
-  std::ifstream info("/proc/meminfo");
-  for (std::string key; info >> key;) {
-    size_t kb = 0;
-    info >> kb;
-    if (key == "MemAvailable:") avail = kb << 10;
-    info.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  std::ifstream cg("/sys/fs/cgroup/memory.max"), used("/sys/fs/cgroup/memory.current");
-  size_t limit = 0, current = 0;
-  if (cg >> limit && used >> current && limit > current) avail = std::min(avail, limit - current);
-  return avail;
-}
+size_t available_memory() { return resource_limits().memory; }
 
 size_t net_bytes(size_t pixels, int bands, int features, int blocks, bool training) {
   // Training keeps every layer's output (conv, BN, ReLU, padded copies: about

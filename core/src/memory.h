@@ -7,8 +7,7 @@
 
 namespace bs3l {
 
-// Bytes this process may still allocate: MemAvailable, capped by the cgroup
-// limit; BS3L_MEMORY_LIMIT_MB overrides both (tests, shared machines).
+// Bytes this process may still allocate (bs3l/limits.h says from where).
 size_t available_memory();
 
 // Activations kept for the backward pass (or live during inference) of one

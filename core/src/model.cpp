@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bs3l/limits.h"
 #include "memory.h"
 #include "model_impl.h"
 
@@ -140,7 +141,7 @@ std::string resolve_device(const std::string &name, std::string *notice) {
 }
 
 void configure_cpu(int threads) {
-  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = resource_limits().cpus;  // a Slurm task's or container's share, not the node's
   at::set_num_threads(threads);
   // Denormals slow CPU training several-fold as weights shrink.
   at::globalContext().setFlushDenormal(true);

@@ -14,7 +14,7 @@ import unittest
 
 import numpy as np
 
-from common import SAMPLE, SOURCE, read, run, tmpdir
+from common import BS3LNET, SAMPLE, SOURCE, read, run, tmpdir
 
 CAMPAIGN = os.path.join(SOURCE, "scripts", "slurm", "campaign.sh")
 SBIN = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
@@ -224,11 +224,33 @@ class SlurmRecipe(unittest.TestCase):
                             "--max-parallel", 2, scene, "--", "-q")
         self.assertRegex(log, r"array job \d+: tasks 0-8 of 0-8")
         self.wait(out)
-        self.assertEqual(len([f for f in os.listdir(out) if f.startswith("scene_")]), 9)
+        self.assertEqual(len([f for f in os.listdir(out) if f.startswith("scene_") and f.endswith(".tif")]), 9)
         ref = os.path.join(d, "ref.tif")
         code, _, err = run("apply", os.path.join(out, "model.pt"), scene, ref, "--threads", 1, "-q")
         self.assertEqual(code, 0, err)
         self.assert_same_raster(os.path.join(out, "mosaic.vrt"), ref)
+
+    def test_memory_and_threads_follow_the_job(self):
+        # This cluster enforces nothing (no cgroup plugin): the job's own
+        # --mem and --cpus-per-task still bound the run.
+        d = tmpdir()
+        log, out = os.path.join(d, "job.log"), os.path.join(d, "o.tif")
+        cmd = f"'{BS3LNET}' detect '{SAMPLE}/scene.tif' '{out}' --steps 5 --features 16 --verbose"
+        p = self.cluster.slurm("sbatch", "--parsable", "--mem=300M", "--cpus-per-task=1", "-o", log, "--wrap", cmd)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        job = p.stdout.strip().split(";")[0]
+        end = time.time() + 120
+        while self.cluster.slurm("squeue", "-h", "-j", job).stdout.strip():
+            self.assertLess(time.time(), end)
+            time.sleep(0.5)
+        with open(log) as f:
+            text = f.read()
+        m = re.search(r"Resources: (\d+) thread\(s\) \((.*?)\), (\d+) MB of memory free \((.*?)\)\n", text)
+        self.assertTrue(m, text)
+        self.assertEqual((m.group(1), m.group(2)), ("1", "Slurm job (--cpus-per-task)"))
+        self.assertLessEqual(int(m.group(3)), 300)
+        self.assertEqual(m.group(4), "Slurm job (--mem)")
+        self.assertTrue(os.path.exists(out), text)
 
     def test_resume(self):
         d = tmpdir()
