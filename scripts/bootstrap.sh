@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BS3L_BUILD_DIR:-$root/build}
 
 pkgs=(build-essential cmake pkg-config libtorch-dev libgdal-dev gdal-bin libproj-dev libmatio-dev
-      libgtest-dev googletest libopenblas0-pthread python3-gdal python3-numpy)
+      nlohmann-json3-dev libgtest-dev googletest libopenblas0-pthread python3-gdal python3-numpy)
 if [ "$mode" = test ]; then
   # Independent checks in the tests (scipy/h5py read .mat files, sklearn AUC),
   # QGIS for the Processing provider tests (not needed by the main job), and

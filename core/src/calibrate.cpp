@@ -94,9 +94,18 @@ double Calibration::pfa(double x) const {
   if (!std::isfinite(x) || sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
   if (fit.slope != 0 && x > fit.u)
     return std::max(fit.p_u * std::exp(fit.slope * (t_of(fit.tail, x) - t_of(fit.tail, fit.u))), 1e-300);
-  const double n = double(sorted.size());
-  const double above = double(sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), x));
-  return std::max(above, 1.0) / n;  // beyond the sample's top: as rare as its top
+  // The sample's share >= x at its own values; strictly decreasing between
+  // and beyond them, so that scores the sample does not separate stay
+  // apart (a step function would tie them and change the AUC).
+  const double n = double(sorted.size()), lo = sorted.front(), hi = sorted.back();
+  const double spread = hi > lo ? hi - lo : 1.0;
+  const size_t k = size_t(std::lower_bound(sorted.begin(), sorted.end(), x) - sorted.begin());
+  double above;
+  if (k == 0 && x < lo) above = n + (lo - x) / (lo - x + spread);   // below the sample: in (n, n + 1)
+  else if (k == sorted.size()) above = spread / (x - hi + spread);  // above it: in (0, 1)
+  else if (x == sorted[k]) above = n - double(k);
+  else above = n - double(k) + (sorted[k] - x) / (sorted[k] - sorted[k - 1]);
+  return above / n;
 }
 
 std::vector<float> pfa_log10(const std::vector<float> &score, Tail tail, TailFit *fit) {

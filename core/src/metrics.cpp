@@ -68,6 +68,65 @@ double detection_rate_at(const std::vector<float> &scores, const std::vector<int
   return double(std::count_if(tg.begin(), tg.end(), [&](double x) { return x > cut; })) / double(tg.size());
 }
 
+double average_precision(const std::vector<float> &scores, const std::vector<int8_t> &truth) {
+  const Labelled l = collect(scores, truth);
+  std::vector<size_t> order(l.score.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return l.score[a] > l.score[b]; });
+  double ap = 0;
+  size_t tp = 0, seen = 0;
+  for (size_t i = 0; i < order.size();) {
+    const double s = l.score[order[i]];
+    size_t new_tp = 0;
+    for (; i < order.size() && l.score[order[i]] == s; ++i, ++seen) new_tp += l.positive[order[i]];
+    tp += new_tp;
+    ap += double(new_tp) / double(l.pos) * double(tp) / double(seen);  // recall step x precision there
+  }
+  return ap;
+}
+
+std::vector<int32_t> label_components(const std::vector<uint8_t> &on, int rows, int cols, int *count) {
+  if (on.size() != size_t(rows) * size_t(cols)) throw Error("mask size does not match its rows and columns");
+  std::vector<int32_t> lab(on.size(), 0);
+  std::vector<size_t> stack;
+  int n = 0;
+  for (size_t seed = 0; seed < on.size(); ++seed) {
+    if (!on[seed] || lab[seed]) continue;
+    lab[seed] = ++n;
+    stack.push_back(seed);
+    while (!stack.empty()) {
+      const size_t p = stack.back();
+      stack.pop_back();
+      const int r = int(p / size_t(cols)), c = int(p % size_t(cols));
+      for (int dr = -1; dr <= 1; ++dr)
+        for (int dc = -1; dc <= 1; ++dc) {
+          const int rr = r + dr, cc = c + dc;
+          if (rr < 0 || cc < 0 || rr >= rows || cc >= cols) continue;
+          const size_t q = size_t(rr) * size_t(cols) + size_t(cc);
+          if (on[q] && !lab[q]) lab[q] = n, stack.push_back(q);
+        }
+    }
+  }
+  if (count) *count = n;
+  return lab;
+}
+
+ObjectCounts object_counts(const std::vector<uint8_t> &detected, const std::vector<int8_t> &truth, int rows,
+                           int cols) {
+  if (detected.size() != truth.size()) throw Error("detections and truth differ in size");
+  std::vector<uint8_t> anomaly(truth.size()), on(detected.size());
+  for (size_t i = 0; i < truth.size(); ++i) anomaly[i] = truth[i] > 0, on[i] = detected[i] && truth[i] >= 0;
+  ObjectCounts c;
+  const std::vector<int32_t> t = label_components(anomaly, rows, cols, &c.truth_objects);
+  const std::vector<int32_t> d = label_components(on, rows, cols, &c.detected_objects);
+  std::vector<uint8_t> hit(size_t(c.truth_objects) + 1, 0), real(size_t(c.detected_objects) + 1, 0);
+  for (size_t i = 0; i < t.size(); ++i)
+    if (t[i] && d[i]) hit[size_t(t[i])] = 1, real[size_t(d[i])] = 1;
+  c.hit = int(std::count(hit.begin(), hit.end(), uint8_t(1)));
+  c.false_objects = c.detected_objects - int(std::count(real.begin(), real.end(), uint8_t(1)));
+  return c;
+}
+
 RocReport roc_report(const std::vector<float> &scores, const std::vector<int8_t> &truth) {
   Labelled l = collect(scores, truth);
   const auto [lo, hi] = std::minmax_element(l.score.begin(), l.score.end());

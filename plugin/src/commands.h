@@ -16,6 +16,7 @@ int cmd_rx(const Argv &args);
 int cmd_evaluate(const Argv &args);
 int cmd_info(const Argv &args);
 int cmd_synth(const Argv &args);
+int cmd_threshold(const Argv &args);
 
 // Dispatches argv[1]; returns the exit code (1 on error, 130 on SIGINT).
 int run(int argc, char **argv);

@@ -2,6 +2,7 @@
 #include <gdal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -9,27 +10,51 @@
 
 #include "args.h"
 #include "bs3l/bs3lnet.h"
+#include "bs3l/limits.h"
 #include "bs3l/calibrate.h"
 #include "bs3l/metrics.h"
 #include "bs3l/rx.h"
 #include "commands.h"
+#include "detections.h"
+#include "result.h"
+#include "styles.h"
 #include "extra_outputs.h"
 #include "input.h"
 #include "options.h"
 #include "output_file.h"
 #include "train_args.h"
 #include "raster_io.h"
+#include "terminal.h"
 
 namespace bs3l::app {
 namespace {
 
-bool quiet(const Args &a) { return a.flag("-q") || a.flag("--quiet"); }
+// --json: the result is the only thing on stdout.
+bool quiet(const Args &a) { return a.flag("-q") || a.flag("--quiet") || a.flag("--json"); }
+
+// Seconds since `t0`, for the --json result.
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// "No CUDA, on the CPU" matters to whoever asked for a device (or --verbose),
+// not on every CPU run.
+void print_device_notice(const Args &a, const std::string &notice) {
+  if (!notice.empty() && !quiet(a) && (a.has("--device") || a.flag("--verbose"))) std::printf("%s\n", notice.c_str());
+  if (a.flag("--verbose") && !quiet(a)) {
+    const ResourceLimits r = resource_limits();
+    const int threads = a.get_int("--threads", 0);
+    std::printf("Resources: %d thread(s) (%s), %zu MB of memory free (%s)\n", threads > 0 ? threads : r.cpus,
+                threads > 0 ? "--threads" : r.cpu_source.c_str(), r.memory >> 20, r.memory_source.c_str());
+  }
+}
 
 ReadOptions read_options(const Args &a) {
   ReadOptions r;
   r.bands = a.get("-b");
   r.keep_bad_bands = a.flag("--keep-bad-bands");
   r.mask = a.get("--mask");
+  r.nodata = a.get("--nodata");
   r.open_options = a.all("-oo");
   r.quiet = quiet(a);
   return r;
@@ -47,7 +72,7 @@ WriteOptions write_options(const Args &a) {
 TrainOptions train_options(const Args &a) {
   std::string notice;
   TrainOptions o = train_options_of(a, &notice);
-  if (!notice.empty() && !quiet(a)) std::printf("%s\n", notice.c_str());
+  print_device_notice(a, notice);
   const bool q = quiet(a), verbose = a.flag("--verbose");
   o.progress = [q, verbose, last = -1](double f, double loss) mutable {
     if (interrupted()) return false;
@@ -55,7 +80,7 @@ TrainOptions train_options(const Args &a) {
       const int pct = int(f * 100);
       if (pct / 5 != last) std::printf("training %3d%%  loss %.6g\n", pct, loss), last = pct / 5, std::fflush(stdout);
     } else if (!q) {
-      GDALTermProgress(f, nullptr, nullptr);
+      term_progress(f);
     }
     return true;
   };
@@ -68,18 +93,8 @@ bool pfa_units(const Args &a, bool faithful) {
   const std::string u = faithful && !a.has("--units") ? "raw" : a.get("--units");
   if (u != "pfa" && u != "raw") throw Error("unknown --units '" + u + "' (use pfa or raw)");
   const bool pfa = u == "pfa";
-  if (a.has("--max-pfa")) {
-    if (!pfa) throw Error("--max-pfa needs --units pfa (the scores are written raw)");
-    if (a.has("--threshold") || a.has("--top-percent"))
-      throw Error("give one of --max-pfa, --threshold and --top-percent");
-    const double p = a.get_double("--max-pfa", 0);
-    if (!(p > 0 && p < 1)) throw Error("--max-pfa must be in (0, 1), e.g. 1e-3");
-  }
-  if (a.has("--threshold") && a.has("--top-percent")) throw Error("give one of --threshold and --top-percent");
-  if (a.has("--top-percent")) {
-    const double pct = a.get_double("--top-percent");
-    if (!(pct > 0 && pct <= 100)) throw Error("--top-percent must be in (0, 100]");
-  }
+  if (a.has("--max-pfa") && !pfa) throw Error("--max-pfa needs --units pfa (the scores are written raw)");
+  check_threshold_options(a, pfa);
   return pfa;
 }
 
@@ -237,7 +252,7 @@ Detection detect_on(const Model &m, const Input &in, DetectOptions d, const Args
   if (!in.stream) return detect(m, in.raster.cube, d);
   d.progress = [q = quiet(a), share](double f, double) {
     if (interrupted()) return false;
-    if (!q) GDALTermProgress(share + (1 - share) * f, nullptr, nullptr);
+    if (!q) term_progress(share + (1 - share) * f);
     return true;
   };
   return detect(m, *in.stream, d, in.window_cols);
@@ -276,8 +291,11 @@ Truth load_truth(const Args &a, const std::string &given, const Raster &in) {
   return t;
 }
 
-void report_auc(const Truth &t, const std::vector<float> &score) {
-  if (!t.path.empty()) std::printf("AUC %.4f (against %s)\n", roc_auc(score, t.labels), t.path.c_str());
+void report_auc(const Args &a, const Truth &t, const std::vector<float> &score) {
+  if (t.path.empty()) return;
+  const double auc = roc_auc(score, t.labels);
+  if (a.flag("--json")) run_result()["auc"] = auc, run_result()["truth"] = t.path;
+  else std::printf("AUC %.4f (against %s)\n", auc, t.path.c_str());
 }
 
 // The model file, by the same rule as every output.
@@ -298,6 +316,10 @@ void write_scores(const Args &a, const std::string &out, const Raster &in, const
                   const std::string &params) {
   if (!quiet(a)) std::printf("Writing %s\n", out.c_str());
   std::map<std::string, std::string> band = {{"BS3LNET_UNITS", s.pfa ? "pfa" : "raw"}, {"BS3LNET_RAW_UNIT", s.raw_unit}};
+  nlohmann::ordered_json &res = run_result();
+  res["method"] = method, res["parameters"] = params, res["units"] = s.pfa ? "pfa" : "raw", res["raw_unit"] = s.raw_unit;
+  if (s.pfa) res["calibration"] = s.calibration;
+  if (!s.fusion.empty()) res["fusion"] = s.fusion;
   if (s.pfa) band["BS3LNET_CALIBRATION"] = s.calibration;
   if (!s.fusion.empty()) {
     band["BS3LNET_FUSION"] = s.fusion;
@@ -306,33 +328,8 @@ void write_scores(const Args &a, const std::string &out, const Raster &in, const
   write_raster(out, write_options(a), in.cube.rows, in.cube.cols, {s.value.data()}, in.geo,
                {s.pfa ? "anomaly score, -log10 of the estimated false-alarm probability" : "anomaly score"},
                {{"BS3LNET_METHOD", method}, {"BS3LNET_PARAMETERS", params}, {"BS3LNET_INPUT", in.path},
-                {"BS3LNET_BANDS", join(in.band_index)}, {"BS3LNET_VERSION", version()}},
-               false, s.pfa ? "-log10(pfa)" : "", band);
-}
-
-// Detected pixels: score >= --threshold, >= -log10(--max-pfa), or the top
-// --top-percent (default 1) of the valid scores.
-std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &score, double &thr) {
-  std::vector<float> valid;
-  for (float s : score)
-    if (std::isfinite(s)) valid.push_back(s);
-  if (valid.empty()) {  // e.g. a tile that is all nodata: nothing detected
-    thr = std::numeric_limits<double>::quiet_NaN();
-    return std::vector<uint8_t>(score.size(), 0);
-  }
-  if (a.has("--threshold")) {
-    thr = a.get_double("--threshold", 0);
-  } else if (a.has("--max-pfa")) {
-    thr = -std::log10(a.get_double("--max-pfa", 0));
-  } else {
-    const double pct = a.get_double("--top-percent");
-    std::sort(valid.begin(), valid.end());
-    const size_t k = std::min(valid.size() - 1, size_t(std::floor(valid.size() * (1 - pct / 100.0))));
-    thr = valid[k];
-  }
-  std::vector<uint8_t> on(score.size());
-  for (size_t i = 0; i < on.size(); ++i) on[i] = std::isfinite(score[i]) && score[i] >= thr;
-  return on;
+                {"BS3LNET_BANDS", band_ranges(in.band_index)}, {"BS3LNET_VERSION", version()}},
+               false, s.pfa ? "-log10(pfa)" : "", band, s.pfa ? pfa_style() : "");
 }
 
 void write_extras(const Args &a, const Raster &in, Detection &d, const Scores &s) {
@@ -351,39 +348,12 @@ void write_extras(const Args &a, const Raster &in, Detection &d, const Scores &s
     write_raster(path, write_options(a), in.cube.rows, in.cube.cols, bands, in.geo, names,
                  {{"BS3LNET_METHOD", "bs3lnet background reconstruction"}});
   }
-  if (a.has("--detections") || a.has("--vector")) {
-    double thr = 0;
-    const std::vector<uint8_t> on = detection_mask(a, s.value, thr);
-    if (a.has("--detections")) {
-      std::vector<float> mask(s.value.size());
-      for (size_t i = 0; i < mask.size(); ++i) mask[i] = std::isfinite(s.value[i]) ? float(on[i]) : NAN;
-      write_raster(a.get("--detections"), write_options(a), in.cube.rows, in.cube.cols, {mask.data()}, in.geo,
-                   {"detection (1) / background (0)"}, {{"BS3LNET_THRESHOLD", std::to_string(thr)}}, true);
-    }
-    if (a.has("--vector")) {
-      const int n = write_polygons(a.get("--vector"), in, s.value, on, a.flag("--overwrite"));
-      if (!quiet(a)) std::printf("%d detection polygon(s) written to %s\n", n, a.get("--vector").c_str());
-    }
-  }
-  if (a.has("--quicklook")) write_quicklook(a.get("--quicklook"), in, s.value, a.flag("--overwrite"));
+  write_detections(a, write_options(a), in, s.value);
+  if (a.has("--quicklook")) write_quicklook(a.get("--quicklook"), in, s.value, a.flag("--overwrite"), quiet(a));
 }
 
 void check_outputs(const Args &a, const std::vector<std::string> &outs, const std::vector<std::string> &inputs) {
-  for (size_t i = 0; i < outs.size(); ++i)
-    for (size_t j = i + 1; j < outs.size(); ++j)
-      if (!outs[i].empty() && outs[i] == outs[j]) throw Error("'" + outs[i] + "' is given for two outputs");
-  for (const std::string &o : outs)
-    if (!o.empty()) check_output(o, write_options(a), inputs);
-  // The extra outputs have fixed formats, whatever -of says.
-  WriteOptions fixed = write_options(a);
-  if (a.has("--quicklook")) {
-    fixed.format = "PNG";
-    check_output(a.get("--quicklook"), fixed, inputs);
-  }
-  if (a.has("--vector")) {
-    fixed.format = vector_driver_for(a.get("--vector"));
-    check_output(a.get("--vector"), fixed, inputs);
-  }
+  check_output_set(a, write_options(a), outs, inputs);
 }
 
 }  // namespace
@@ -404,7 +374,9 @@ int cmd_detect(const Argv &argv) {
   if (!quiet(a)) std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands, describe(o).c_str());
   const double share = training_share(input, o, true);
   share_progress(a, o, share);
+  const auto t0 = std::chrono::steady_clock::now();
   Model m = train_on(input, o);
+  run_result()["seconds_training"] = seconds_since(t0);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
   DetectOptions fit = d;
@@ -415,7 +387,7 @@ int cmd_detect(const Argv &argv) {
   const Scores s = network_scores(det, d, pfa, true);
   write_scores(a, out, r, s, "bs3lnet", describe(o) + " " + describe(d));
   write_extras(a, r, det, s);
-  report_auc(truth, s.value);
+  report_auc(a, truth, s.value);
   return 0;
 }
 
@@ -449,7 +421,7 @@ int cmd_apply(const Argv &argv) {
   configure_cpu(a.get_int("--threads", 0));
   std::string notice;
   Model m = load_model(model_path, resolve_device(a.get("--device"), &notice));
-  if (!notice.empty() && !quiet(a)) std::printf("%s\n", notice.c_str());
+  print_device_notice(a, notice);
   const bool faithful = m.tag("parameters").find("mode=faithful") != std::string::npos;
   DetectOptions d = detect_options(a, faithful);
   const bool pfa = pfa_units(a, faithful);
@@ -476,6 +448,7 @@ int cmd_apply(const Argv &argv) {
     ro.region = d.cube_at = read_region(m, d, d.scene_rows, d.scene_cols, d.window);
     if (!quiet(a)) std::printf("Reading %s (window %s and its halo)\n", in.c_str(), a.get("-srcwin").c_str());
     piece = read_raster(in, ro);
+    report_nodata(piece, quiet(a));
   } else {
     input = open_scene(a, in, d.refit ? 4 : 3, m.config().blocks, m.config().instance_norm);
   }
@@ -485,7 +458,8 @@ int cmd_apply(const Argv &argv) {
     throw Error("the model was trained on " + std::to_string(m.config().bands) + " bands but the input gives " +
                 std::to_string(r->cube.bands) + " (use -b to select the same bands)");
   if (!trained.empty() && trained != join(r->band_index))
-    throw Error("the model was trained on bands " + trained + " but the input gives bands " + join(r->band_index));
+    throw Error("the model was trained on bands " + band_ranges(parse_band_list(trained, 1 << 30)) +
+                " but the input gives bands " + band_ranges(r->band_index));
   Truth truth;
   if (!window) truth = load_truth(a, in, *r);  // checked before the run; a window's after its crop
   Detection det = window ? detect(m, piece.cube, d) : detect_on(m, input, d, a);
@@ -501,7 +475,7 @@ int cmd_apply(const Argv &argv) {
                "model=" + model_path + " " + m.tag("parameters") + " " + describe(d) + " stats=" +
                    (d.refit ? "scene" : "model") + (window ? " srcwin=" + a.get("-srcwin") : ""));
   write_extras(a, *r, det, s);
-  report_auc(truth, s.value);
+  report_auc(a, truth, s.value);
   return 0;
 }
 
@@ -516,7 +490,8 @@ int cmd_rx(const Argv &argv) {
         inner % 2 == 0 || outer % 2 == 0)
       throw Error("--window wants two odd sizes INNER,OUTER with INNER < OUTER, e.g. 3,11");
   }
-  check_outputs(a, {out}, {in, a.get("--mask"), a.get("--truth")});
+  check_outputs(a, {out, a.get("--detections")}, {in, a.get("--mask"), a.get("--truth")});
+  configure_cpu(a.get_int("--threads", 0));
   const Input input = open_scene(a, in, outer > 0 ? 4 : 2, 2, outer > 0);
   const Raster &r = input.raster;
   const Truth truth = load_truth(a, in, r);
@@ -526,13 +501,15 @@ int cmd_rx(const Argv &argv) {
                               "squared Mahalanobis distance to the local background");
     write_scores(a, out, r, s, "local RX", "inner=" + std::to_string(inner) + " outer=" + std::to_string(outer) +
                                                " ridge=1e-3 x mean variance, double precision");
-    report_auc(truth, s.value);
+    write_detections(a, write_options(a), r, s.value);
+    report_auc(a, truth, s.value);
     return 0;
   }
   const Scores s = in_units(input.stream ? rx_streamed(*input.stream) : rx_global(r.cube), pfa, Tail::Power,
                             "squared Mahalanobis distance to the scene mean");
   write_scores(a, out, r, s, "global RX", "pseudo-inverse covariance, double precision");
-  report_auc(truth, s.value);
+  write_detections(a, write_options(a), r, s.value);
+  report_auc(a, truth, s.value);
   return 0;
 }
 

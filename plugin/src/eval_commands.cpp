@@ -9,9 +9,12 @@
 #include <memory>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "args.h"
 #include "bs3l/metrics.h"
 #include "commands.h"
+#include "detections.h"
 #include "options.h"
 #include "output_file.h"
 #include "raster_io.h"
@@ -19,12 +22,14 @@
 namespace bs3l::app {
 namespace {
 
-void write_roc_csv(const std::string &path, const RocReport &r) {
+// `path` is the temporary file; errors name `shown`, the user's.
+void write_roc_csv(const std::string &path, const std::string &shown, const RocReport &r) {
   std::ofstream f(path);
-  if (!f) throw Error("cannot write '" + path + "'");
+  if (!f) throw Error("cannot write '" + shown + "'");
   f << "tau,pd,pf\n";
   for (const RocPoint &p : r.curve) f << p.tau << ',' << p.pd << ',' << p.pf << '\n';
-  if (!f) throw Error("cannot write '" + path + "'");
+  f.close();  // a full disk may show only when the buffer is flushed
+  if (f.fail()) throw Error("cannot write '" + shown + "'");
 }
 
 // Observed background false-alarm rate at nominal rates 10^-0.25k, for
@@ -57,9 +62,10 @@ double observed_at(const std::vector<CalPoint> &c, double nominal) {
 // A plain SVG: Pd against Pf (linear, as most HAD papers plot it) and, for
 // calibrated scores, the observed against the nominal false-alarm rate
 // (log-log, with the factor-of-2 band).
-void write_svg(const std::string &path, const RocReport &r, const std::vector<CalPoint> &cal) {
+void write_svg(const std::string &path, const std::string &shown, const RocReport &r, const std::vector<CalPoint> &cal,
+               const std::vector<std::string> &notes) {
   std::ofstream f(path);
-  if (!f) throw Error("cannot write '" + path + "'");
+  if (!f) throw Error("cannot write '" + shown + "'");
   const double size = 400, m = 50, width = (cal.empty() ? 1 : 2) * (size + 2 * m);
   f << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << size + 2 * m
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
@@ -77,6 +83,9 @@ void write_svg(const std::string &path, const RocReport &r, const std::vector<Ca
   f << "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"" << m << ',' << m + size << ' ';
   for (auto it = r.curve.rbegin(); it != r.curve.rend(); ++it) f << m + it->pf * size << ',' << m + (1 - it->pd) * size << ' ';
   f << m + size << ',' << m << "\"/>\n";
+  for (size_t k = 0; k < notes.size(); ++k)  // the figures an analyst reads beside the curve
+    f << "<text x=\"" << m + size - 8 << "\" y=\"" << m + size - 12 - 16.0 * double(notes.size() - 1 - k)
+      << "\" text-anchor=\"end\">" << notes[k] << "</text>\n";
   if (!cal.empty()) {
     const double x0 = size + 2 * m, decades = 6;  // both axes 1e-6 .. 1
     auto px = [&](double v) { return x0 + m + (1 + std::log10(std::max(v, 1e-6)) / decades) * size; };
@@ -97,17 +106,10 @@ void write_svg(const std::string &path, const RocReport &r, const std::vector<Ca
         << "\" text-anchor=\"end\">1e-" << d << "</text>\n";
   }
   f << "</svg>\n";
-  if (!f) throw Error("cannot write '" + path + "'");
+  f.close();
+  if (f.fail()) throw Error("cannot write '" + shown + "'");
 }
 
-// BS3LNET_UNITS of band 1: "pfa" for calibrated scores.
-bool calibrated(const std::string &path) {
-  GDALDataset *ds = GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY);
-  const char *u = ds && ds->GetRasterCount() > 0 ? ds->GetRasterBand(1)->GetMetadataItem("BS3LNET_UNITS") : nullptr;
-  const bool pfa = u && std::string(u) == "pfa";
-  if (ds) GDALClose(ds);
-  return pfa;
-}
 
 }  // namespace
 
@@ -130,20 +132,38 @@ int cmd_evaluate(const Argv &argv) {
     throw Error("scores are " + std::to_string(sc) + "x" + std::to_string(sr) + " but the truth is " +
                 std::to_string(tc) + "x" + std::to_string(tr));
   const std::vector<int8_t> labels = truth_labels(t);
+  const bool pfa = in_pfa_units(a.positional()[0]);
+  check_threshold_options(a, pfa);
   const RocReport r = roc_report(s, labels);
-  const std::vector<CalPoint> cal = calibrated(a.positional()[0]) ? calibration(s, labels) : std::vector<CalPoint>{};
-  if (roc) write_roc_csv(roc->temp(), r), roc->commit();
-  if (plot) write_svg(plot->temp(), r, cal), plot->commit();
+  const std::vector<CalPoint> cal = pfa ? calibration(s, labels) : std::vector<CalPoint>{};
+  const double ap = average_precision(s, labels);
+  double thr = 0;
+  const ObjectCounts objects = object_counts(detection_mask(a, s, thr), labels, sr, sc);
+  std::vector<std::pair<std::string, double>> pd;
+  for (const auto &[name, far] : kRates) pd.push_back({name, detection_rate_at(s, labels, far)});
+  char line[200];
+  std::vector<std::string> notes;
+  std::snprintf(line, sizeof line, "PR-AUC %.4f; Pd %.3f, %.3f, %.3f at Pf 1e-3, 1e-2, 1e-1", ap, pd[0].second,
+                pd[1].second, pd[2].second);
+  notes.push_back(line);
+  std::snprintf(line, sizeof line, "at score %g: %d of %d objects hit, %d false objects", thr, objects.hit,
+                objects.truth_objects, objects.false_objects);
+  notes.push_back(line);
+  if (roc) write_roc_csv(roc->temp(), a.get("--roc"), r), roc->commit();
+  if (plot) write_svg(plot->temp(), a.get("--plot"), r, cal, notes), plot->commit();
   if (a.flag("--json")) {
-    std::printf(
-        "{\"auc_df\": %.6f, \"auc_dtau\": %.6f, \"auc_ftau\": %.6f, \"td\": %.6f, \"bs\": %.6f, \"snpr\": %.6f, "
-        "\"odp\": %.6f, \"oa\": %.6f, \"anomaly_pixels\": %zu, \"background_pixels\": %zu",
-        r.auc_df, r.auc_dtau, r.auc_ftau, r.td(), r.bs(), r.snpr(), r.odp(), r.oa(), r.positives, r.negatives);
-    for (const auto &[name, far] : kRates) std::printf(", \"pd_at_far_%s\": %.6f", name, detection_rate_at(s, labels, far));
-    if (!cal.empty())
-      std::printf(", \"observed_far_at_1e-2\": %.6g, \"observed_far_at_1e-3\": %.6g", observed_at(cal, 1e-2),
-                  observed_at(cal, 1e-3));
-    std::printf("}\n");
+    nlohmann::ordered_json j = {{"auc_df", r.auc_df}, {"auc_dtau", r.auc_dtau}, {"auc_ftau", r.auc_ftau},
+                                {"td", r.td()},       {"bs", r.bs()},           {"snpr", r.snpr()},
+                                {"odp", r.odp()},     {"oa", r.oa()},           {"pr_auc", ap},
+                                {"anomaly_pixels", r.positives}, {"background_pixels", r.negatives}};
+    for (const auto &[name, value] : pd) j["pd_at_far_" + name] = value;
+    if (!cal.empty()) j["observed_far_at_1e-2"] = observed_at(cal, 1e-2), j["observed_far_at_1e-3"] = observed_at(cal, 1e-3);
+    j["objects"] = {{"threshold", thr},
+                    {"truth_objects", objects.truth_objects},
+                    {"hit", objects.hit},
+                    {"detected_objects", objects.detected_objects},
+                    {"false_objects", objects.false_objects}};
+    std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("AUC(D,F)   %.6f\nAUC(D,tau) %.6f\nAUC(F,tau) %.6f\n", r.auc_df, r.auc_dtau, r.auc_ftau);
     std::printf("TD   = AUC(D,F) + AUC(D,tau)              %.6f\n", r.td());
@@ -152,8 +172,11 @@ int cmd_evaluate(const Argv &argv) {
     std::printf("ODP  = AUC(D,tau) + 1 - AUC(F,tau)        %.6f\n", r.odp());
     std::printf("OA   = AUC(D,F) + AUC(D,tau) - AUC(F,tau) %.6f\n", r.oa());
     std::printf("pixels: %zu anomaly, %zu background\n", r.positives, r.negatives);
-    for (const auto &[name, far] : kRates)
-      std::printf("detection rate at background false-alarm rate %s: %.6f\n", name, detection_rate_at(s, labels, far));
+    std::printf("PR-AUC (average precision)               %.6f\n", ap);
+    for (const auto &[name, value] : pd)
+      std::printf("detection rate at background false-alarm rate %s: %.6f\n", name.c_str(), value);
+    std::printf("objects at score >= %g: %d of %d truth objects hit; %d of %d detected objects false\n", thr,
+                objects.hit, objects.truth_objects, objects.false_objects, objects.detected_objects);
     for (double p : {1e-1, 1e-2, 1e-3})
       if (!cal.empty())
         std::printf("background false-alarm rate at pfa %g: %.6g observed (x%.2f)\n", p, observed_at(cal, p),
@@ -168,17 +191,36 @@ int cmd_info(const Argv &argv) {
   ro.bands = a.get("-b");
   ro.keep_bad_bands = a.flag("--keep-bad-bands");
   ro.open_options = a.all("-oo");
+  ro.nodata = a.get("--nodata");
   ro.quiet = true;
-  Raster r = read_raster(a.positional()[0], ro);
+  // Strips of rows, so that a flight line of any length is counted in
+  // bounded memory (4 MB of cube plus as much of GDAL's cache; the
+  // process itself, LibTorch loaded, takes about 170 MB).
+  const size_t kStrip = size_t(4) << 20;
+  GDALSetCacheMax64(GIntBig(kStrip));
+  RasterReader reader(a.positional()[0], ro);
+  const Raster &r = reader.info();
+  const size_t row_bytes = size_t(4) * r.cube.bands * r.scene_cols;
+  const int strip = int(std::max<size_t>(1, std::min<size_t>(r.scene_rows, kStrip / row_bytes)));
+  ReadCounts total, part;
+  size_t valid = 0;
+  for (int y = 0; y < r.scene_rows; y += strip) {
+    const Cube c = reader.read({y, 0, std::min(strip, r.scene_rows - y), r.scene_cols}, false, &part);
+    valid += c.valid_count();
+    total.nodata += part.nodata, total.nonfinite += part.nonfinite, total.partial += part.partial;
+  }
   std::printf("File:       %s\n", r.path.c_str());
-  std::printf("Size:       %d columns x %d rows, %d band(s) used", r.cube.cols, r.cube.rows, r.cube.bands);
+  std::printf("Size:       %d columns x %d rows, %d band(s) used", r.scene_cols, r.scene_rows, r.cube.bands);
   if (r.dropped_bad_bands) std::printf(" (%d bad band(s) dropped by bbl)", r.dropped_bad_bands);
-  std::printf("\nValid:      %zu of %zu pixels\n", r.cube.valid_count(), r.cube.pixels());
+  std::printf("\nValid:      %zu of %zu pixels\n", valid, size_t(r.scene_rows) * r.scene_cols);
   std::string nodata;
   for (const std::string &v : r.nodata) nodata += (nodata.empty() ? "" : ", ") + v;
-  std::printf("Nodata:     %s\n", nodata.empty() ? "none" : nodata.c_str());
-  std::string bad;
-  for (int b : r.bad_bands) bad += (bad.empty() ? "" : ",") + std::to_string(b);
+  std::printf("Nodata:     %s", nodata.empty() ? "none" : nodata.c_str());
+  if (!nodata.empty()) std::printf(", in every band at %zu pixel(s)", total.nodata);
+  if (total.partial) std::printf(", in some bands only at %zu (used as data)", total.partial);
+  if (total.nonfinite) std::printf("; NaN or Inf at %zu pixel(s) (left out)", total.nonfinite);
+  std::printf("\n");
+  const std::string bad = band_ranges(r.bad_bands);
   std::printf("Bad bands:  %s%s\n", bad.empty() ? "none marked" : bad.c_str(),
               bad.empty() ? "" : (a.flag("--keep-bad-bands") ? " (kept: --keep-bad-bands)" : " (dropped; --keep-bad-bands keeps them)"));
   if (!r.wavelengths.empty())
@@ -201,9 +243,7 @@ int cmd_info(const Argv &argv) {
   } else {
     std::printf("CRS:        none\n");
   }
-  std::printf("Bands used: ");
-  for (size_t i = 0; i < r.band_index.size(); ++i) std::printf("%s%d", i ? "," : "", r.band_index[i]);
-  std::printf("\n");
+  std::printf("Bands used: %s\n", band_ranges(r.band_index).c_str());
   return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "bs3l/rx.h"
 #include "bs3l/stats.h"
+#include "terminal.h"
 
 namespace bs3l::app {
 
@@ -46,7 +47,8 @@ Input open_input(const Args &a, const std::string &path, const ReadOptions &opti
   const size_t n = size_t(H) * W, cube = size_t(4) * B * n;
   size_t per_pixel = 32 * n;
   if (!a.flag("--stream") && copies * cube + per_pixel <= budget) {
-    in.raster.cube = reader->read({0, 0, H, W}, true);
+    in.raster.cube = reader->read({0, 0, H, W}, true, &in.raster.counts);
+    report_nodata(in.raster, quiet);
     return in;
   }
   per_pixel += size_t(4) * B * std::min<size_t>(n, size_t(1) << 18);
@@ -68,6 +70,19 @@ Input open_input(const Args &a, const std::string &path, const ReadOptions &opti
                 in.window_cols, std::min(H, tile), size_t(copies * cube + per_pixel) >> 20, budget >> 20);
   in.stream = std::move(reader);
   return in;
+}
+
+void report_nodata(const Raster &r, bool quiet) {
+  if (quiet) return;
+  const ReadCounts &n = r.counts;
+  if (n.nonfinite) std::printf("Nodata: %zu pixel(s) with NaN or Inf in some band are left out\n", n.nonfinite);
+  if (n.partial) {
+    end_progress_line();
+    std::fprintf(stderr,
+                 "Warning: %zu pixel(s) hold the nodata value in some bands only and are used as data (a pixel is "
+                 "nodata when every band holds it; --mask leaves out others)\n",
+                 n.partial);
+  }
 }
 
 std::vector<float> rx_streamed(const SceneReader &scene) {

@@ -28,6 +28,10 @@ size_t parse_size(const std::string &text);
 Input open_input(const Args &a, const std::string &path, const ReadOptions &options, int copies, int tile,
                  int halo, bool whole = false);
 
+// Prints what the read left out beyond declared nodata (NaN/Inf pixels) and
+// warns of pixels that hold the nodata value in some bands only.
+void report_nodata(const Raster &r, bool quiet);
+
 // Global RX of a streamed scene: statistics pass, then scores by strips.
 std::vector<float> rx_streamed(const SceneReader &scene);
 

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <map>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "bs3l/bs3lnet.h"
 
@@ -20,7 +23,9 @@ std::string num(double x) {
 const std::vector<std::string> kTrainers = {"detect", "train"};
 const std::vector<std::string> kReaders = {"detect", "train", "apply", "rx", "info"};
 const std::vector<std::string> kScorers = {"detect", "apply"};
-const std::vector<std::string> kWriters = {"detect", "train", "apply", "rx"};
+const std::vector<std::string> kWriters = {"detect", "apply", "rx", "threshold"};  // rasters (train writes a model)
+const std::vector<std::string> kThresholders = {"detect", "apply", "rx", "threshold"};
+const std::vector<std::string> kThresholds = {"detect", "apply", "rx", "threshold", "evaluate"};  // evaluate: objects
 
 std::vector<OptionDef> build() {
   const TrainOptions t;
@@ -37,6 +42,11 @@ std::vector<OptionDef> build() {
        "keep bands marked 0 in a bbl list (ENVI header, GeoTIFF metadata or .mat variable)", kReaders, true});
   add({"-oo", "", T::Text, R::None, "NAME=VALUE", "", {}, 0, 0,
        "GDAL open option of the input (e.g. VARIABLE=data for a .mat file)", kReaders, false, true, true});
+  add({"--nodata", "", T::Text, R::None, "VALUE", "", {}, 0, 0,
+       "nodata value of every input band, replacing the file's (as gdalwarp's source nodata option); none ignores the "
+       "file's. "
+       "A pixel is nodata when every band holds it; NaN or Inf in any band makes a pixel nodata too (counted)",
+       kReaders, true});
   add({"--mask", "", T::Text, R::InRaster, "FILE", "", {}, 0, 0,
        "raster of the same size; pixels where it is 0 are excluded", {"detect", "train", "apply", "rx"}, true});
   add({"--truth", "", T::Text, R::InRaster, "FILE", "", {}, 0, 0,
@@ -50,9 +60,9 @@ std::vector<OptionDef> build() {
   add({"-co", "", T::Text, R::None, "NAME=VALUE", "", {}, 0, 0, "GDAL creation option of the outputs", kWriters, false, true,
        true});
   add({"--overwrite", "", T::Flag, R::None, "", "", {}, 0, 0, "replace existing outputs",
-       {"detect", "train", "apply", "rx", "evaluate", "synth"}, false, false, true});
+       {"detect", "train", "apply", "rx", "evaluate", "synth", "threshold"}, false, false, true});
   add({"-q", "--quiet", T::Flag, R::None, "", "", {}, 0, 0, "no progress output, no GDAL warnings",
-       {"detect", "train", "apply", "rx", "evaluate", "synth"}, false, false, true});
+       {"detect", "train", "apply", "rx", "evaluate", "synth", "threshold"}, false, false, true});
   add({"--verbose", "", T::Flag, R::None, "", "", {}, 0, 0, "print the training loss", kTrainers, true, false, true});
   // --- training
   add({"--protocol", "", T::Choice, R::None, "NAME", "", {"paper"}, 0, 0,
@@ -95,11 +105,11 @@ std::vector<OptionDef> build() {
   add({"--save-model", "", T::Text, R::OutFile, "FILE", "", {}, 0, 0, "also save the trained model", {"detect"}});
   add({"--device", "", T::Text, R::None, "DEVICE", "auto", {}, 0, 0,
        "auto (CUDA when available), cpu, cuda or cuda:N", {"detect", "train", "apply"}});
-  add({"--threads", "", T::Int, R::None, "N", std::to_string(t.threads), {}, 0, 1024, "CPU threads (0: all cores)",
-       {"detect", "train", "apply"}});
+  add({"--threads", "", T::Int, R::None, "N", std::to_string(t.threads), {}, 0, 1024, "CPU threads (0: all the process may use)",
+       {"detect", "train", "apply", "rx"}});
   add({"--max-memory", "", T::Text, R::None, "SIZE", "", {}, 0, 0,
        "memory for the scene's data, e.g. 2G or 500M (default: half of what the machine has free, at most 4G; all "
-       "of it when --background, --quicklook, local RX, the paper's protocol or instance norm need the scene "
+       "of it when a background cube, a quicklook, local RX, the paper's protocol or instance norm need the scene "
        "whole). A scene that would need more is streamed: read in windows with their halo, only per-pixel scores "
        "held, the same scores (LibTorch's own ~300 MB come on top)",
        {"detect", "train", "apply", "rx"}, true});
@@ -115,7 +125,7 @@ std::vector<OptionDef> build() {
        "CUDA: bf16 mixed precision (autocast) for training and detection", {"detect", "train", "apply"}, true});
   // --- scores
   add({"--score", "", T::Choice, R::None, "SCORE", to_string(d.score), {"fused", "scaled", "mse"}, 0, 0,
-       "how residuals become scores (mse with --mode faithful): mse = mean squared residual over bands (the "
+       "how residuals become scores (mse when training is faithful): mse = mean squared residual over bands (the "
        "paper's); scaled = each band's residual over its robust spread (1.4826 x MAD), squared, averaged over "
        "bands, plus its 3x3 neighbourhood mean; fused = -log10(pfa(scaled) + w x pfa(global RX)), each pfa from "
        "the scene's own tail, RX's background fitted without the pixels scaled ranks highest (--rx-purify)",
@@ -128,7 +138,8 @@ std::vector<OptionDef> build() {
        "distribution lean on RX, heterogeneous ones on the network (0 gives the fusion of earlier versions)",
        kScorers, true});
   add({"--rx-purify", "", T::Number, R::None, "F", num(d.rx_purify), {}, 0, 1,
-       "when the scores are measured against the scene itself (detect, apply --stats scene; train uses the default): global RX's background mean and "
+       "when the scores are measured against the scene itself (detect, and apply with statistics from the scene; "
+       "train uses the default): global RX's background mean and "
        "covariance leave out this fraction of the pixels, those the network's scaled score ranks highest (0: every "
        "valid pixel, plain global RX)",
        kScorers, true});
@@ -146,7 +157,7 @@ std::vector<OptionDef> build() {
     add(w);
   }
   add({"--units", "", T::Choice, R::None, "UNITS", "pfa", {"pfa", "raw"}, 0, 0,
-       "pfa (raw with --mode faithful): -log10 of the estimated probability that a background pixel scores at least "
+       "pfa (raw when training is faithful): -log10 of the estimated probability that a background pixel scores at least "
        "as high, fitted on the scene itself (2 = 1 in 100, 3 = 1 in 1000 background pixels, in every scene); raw: "
        "the score itself. Same order, so the same AUC",
        kScorers});
@@ -159,21 +170,32 @@ std::vector<OptionDef> build() {
   add({"--background", "", T::Text, R::OutRaster, "FILE", "", {}, 0, 0,
        "write the reconstructed background cube (nodata where the input has none to give)", kScorers, true});
   add({"--detections", "", T::Text, R::OutRaster, "FILE", "", {}, 0, 0,
-       "write a 0/1 detection mask (Byte, 255 = nodata)", kScorers});
+       "write a 0/1 detection mask (Byte, 255 = nodata)", kThresholders});
   add({"--max-pfa", "", T::Number, R::None, "P", "", {}, 0, 0.5,
-       "detections: pixels whose estimated false-alarm probability is at most P, e.g. 1e-3 (pfa units)", kScorers});
+       "detections: pixels whose estimated false-alarm probability is at most P, e.g. 1e-3 (pfa units)", kThresholds});
   add({"--threshold", "", T::Number, R::None, "X", "", {}, 0, 0, "or: detections are scores >= X (the output's units)",
-       kScorers, true});
+       kThresholds, true});
   add({"--top-percent", "", T::Number, R::None, "X", "1", {}, 0.0001, 100,
-       "or: detections are the top X% of scores (used when neither --max-pfa nor --threshold is given)", kScorers});
+       "or: detections are the top X% of scores (used when neither --max-pfa nor --threshold is given)", kThresholds});
   add({"--vector", "", T::Text, R::OutVector, "FILE", "", {}, 0, 0,
-       "polygons of connected detections (.gpkg, .geojson, .fgb, .kml) with pixels, area_m2, peak/mean score, "
-       "centroid x/y and WGS 84 lon/lat; placed by the geotransform, else by the GCPs or RPCs (then in lon/lat)",
-       kScorers});
+       "polygons of connected detections with pixels, area_m2, peak/mean score, centroid x/y and WGS 84 lon/lat, "
+       "placed by the geotransform, else by the GCPs or RPCs (then in lon/lat); any OGR format that writes, by "
+       "extension (.gpkg, .geojson, .shp, .fgb, .kml, ...); GeoJSON in WGS 84 lon/lat (RFC 7946)",
+       kThresholders});
+  add({"-f", "", T::Text, R::None, "FORMAT", "", {}, 0, 0,
+       "OGR format of --vector (default: from its extension, as ogr2ogr)", kThresholders, false, false, true});
+  add({"-lco", "", T::Text, R::None, "NAME=VALUE", "", {}, 0, 0, "OGR layer creation option of --vector",
+       kThresholders, false, true, true});
+  add({"-nln", "", T::Text, R::None, "NAME", "", {}, 0, 0, "layer name of --vector (default: detections)",
+       kThresholders, true});
   add({"--quicklook", "", T::Text, R::OutFile, "FILE", "", {}, 0, 0,
-       "PNG: true-colour input (640/550/460 nm) beside the score map", kScorers, true});
+       "PNG: true-colour input (640/550/460 nm) beside the score map; an input without wavelengths gives a "
+       "false-colour composite, and the command says which bands", kScorers, true});
   // --- evaluate, synth
-  add({"--json", "", T::Flag, R::None, "", "", {}, 0, 0, "print the figures as JSON", {"evaluate"}, false, false, true});
+  add({"--json", "", T::Flag, R::None, "", "", {}, 0, 0,
+       "print the results as JSON and nothing else on stdout (evaluate: its figures; detect, apply, rx: outputs, "
+       "seconds, AUC against a truth, units, calibration, fusion choice, detections)",
+       {"evaluate", "detect", "apply", "rx"}, false, false, true});
   add({"--roc", "", T::Text, R::OutFile, "FILE.csv", "", {}, 0, 0, "write the ROC curve (tau, pd, pf)", {"evaluate"}});
   add({"--plot", "", T::Text, R::OutFile, "FILE.svg", "", {}, 0, 0,
        "SVG: the ROC curve, and for pfa scores the observed against the nominal false-alarm rate", {"evaluate"}});
@@ -183,22 +205,51 @@ std::vector<OptionDef> build() {
   return v;
 }
 
+// Short titles (QGIS parameter labels), declared here rather than cut from
+// the help. "NAME@COMMAND" where one name means two things.
+const std::map<std::string, std::string> kLabels = {
+    {"-b", "Bands"}, {"--keep-bad-bands", "Keep bands marked bad (bbl)"}, {"-oo", "GDAL open option"},
+    {"--nodata", "Input nodata value"}, {"--mask", "Mask (0 = leave out)"}, {"--truth", "Ground truth"},
+    {"-of", "Output format"}, {"-co", "Creation option"}, {"--overwrite", "Overwrite"}, {"-q", "Quiet"},
+    {"--verbose", "Print the training loss"}, {"--protocol", "Protocol"}, {"--mode", "Training mode"},
+    {"--steps", "Training steps (fast mode)"}, {"--epochs", "Epochs (faithful mode)"},
+    {"--batch-size", "Batch size (faithful mode)"}, {"--lr", "Learning rate"}, {"--patch", "Blind-spot patch size"},
+    {"--ratio", "Share of pixels kept visible"}, {"--window", "Replacement window"},
+    {"--window@rx", "Local RX windows (inner,outer)"}, {"--fixed-masks", "Draw blind spots once"},
+    {"--features", "Feature maps"}, {"--blocks", "Residual blocks"}, {"--norm", "Normalisation layers"},
+    {"--normalize", "Input scaling"}, {"--tile", "Training tile size"}, {"--seed", "Random seed"},
+    {"--save-model", "Save the trained model"}, {"--device", "Device"}, {"--threads", "CPU threads"},
+    {"--max-memory", "Memory budget"}, {"--stream", "Stream the scene"}, {"--deterministic", "Deterministic CUDA"},
+    {"--no-cuda-graph", "No CUDA graph"}, {"--amp", "Mixed precision (CUDA)"}, {"--score", "Score"},
+    {"--rx-weight", "RX weight (purified background)"}, {"--rx-all-weight", "RX weight (every pixel)"},
+    {"--rx-purify", "RX background purification"}, {"--stats", "Statistics from"}, {"--units", "Units"},
+    {"--background", "Background cube"}, {"--detections", "Detection mask"},
+    {"--max-pfa", "Maximum false-alarm probability"}, {"--threshold", "Score threshold"},
+    {"--top-percent", "Top percent of scores"}, {"--vector", "Detection polygons"}, {"--quicklook", "Quicklook"},
+    {"--json", "JSON"}, {"--roc", "ROC table (CSV)"}, {"--plot", "ROC plot (SVG)"}, {"--size", "Scene size"},
+    {"--bands@synth", "Bands"}, {"-srcwin", "Source window"}, {"-f", "Vector format"}, {"-lco", "Layer creation option"},
+    {"-nln", "Layer name"}};
+
 std::vector<CommandDef> build_commands() {
-  const Positional in{"INPUT", Role::InRaster, "hyperspectral cube (ENVI, GeoTIFF, .mat, any GDAL raster)"};
-  const Positional out{"OUTPUT", Role::OutRaster, "anomaly scores"};
+  const Positional in{"INPUT", Role::InRaster, "hyperspectral cube (ENVI, GeoTIFF, .mat, any GDAL raster)",
+                      "Hyperspectral cube"};
+  const Positional out{"OUTPUT", Role::OutRaster, "anomaly scores", "Anomaly scores"};
   return {
       {"detect", "train BS3LNet on INPUT (self-supervised) and write its anomaly scores", {in, out}},
-      {"train", "train BS3LNet on INPUT and save the model", {in, {"MODEL", Role::OutFile, "model (.pt)"}}},
+      {"train", "train BS3LNet on INPUT and save the model", {in, {"MODEL", Role::OutFile, "model (.pt)", "Model"}}},
       {"apply", "score INPUT with a saved model (same bands as it was trained on)",
-       {{"MODEL", Role::InFile, "model (.pt)"}, in, out}},
+       {{"MODEL", Role::InFile, "model (.pt)", "Model"}, in, out}},
       {"rx", "global RX (Mahalanobis distance to the scene mean), or local dual-window RX with --window",
-       {in, {"OUTPUT", Role::OutRaster, "RX scores"}}},
+       {in, {"OUTPUT", Role::OutRaster, "RX scores", "RX scores"}}},
       {"evaluate", "ROC AUC(D,F), 3-D ROC areas AUC(D,tau), AUC(F,tau) and TD, BS, SNPR, ODP, OA; for pfa scores the "
                    "observed background false-alarm rate at nominal 1e-1, 1e-2, 1e-3",
-       {{"SCORES", Role::InRaster, "anomaly scores"}, {"TRUTH", Role::InRaster, "ground truth (nonzero = anomaly)"}}},
+       {{"SCORES", Role::InRaster, "anomaly scores", "Anomaly scores"},
+        {"TRUTH", Role::InRaster, "ground truth (nonzero = anomaly)", "Ground truth"}}},
       {"info", "size, bands, wavelengths, georeferencing and valid pixels of a cube", {in}},
+      {"threshold", "detections (--detections, --vector) from a score raster already written, without training again",
+       {{"SCORES", Role::InRaster, "anomaly scores (from detect, apply or rx)", "Anomaly scores"}}},
       {"synth", "write the synthetic sample scene (ENVI, GeoTIFF, .mat and truth) into FOLDER",
-       {{"FOLDER", Role::OutFolder, "output folder"}}},
+       {{"FOLDER", Role::OutFolder, "output folder", "Output folder"}}},
   };
 }
 
@@ -217,16 +268,6 @@ std::string wrap(const std::string &text, size_t indent, size_t first, size_t wi
   return out;
 }
 
-std::string json_string(const std::string &s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\', o += c;
-    else if (c == '\n') o += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20) o += ' ';
-    else o += c;
-  }
-  return o + "\"";
-}
 
 const char *type_name(Type t) {
   switch (t) {
@@ -254,8 +295,18 @@ const char *role_name(Role r) {
 
 }  // namespace
 
+std::vector<OptionDef> labelled(std::vector<OptionDef> v) {
+  for (OptionDef &o : v) {
+    auto it = kLabels.find(o.name + "@" + o.commands.front());
+    if (it == kLabels.end()) it = kLabels.find(o.name);
+    if (it == kLabels.end()) throw Error("option " + o.name + " has no label (options.cpp, kLabels)");
+    o.label = it->second;
+  }
+  return v;
+}
+
 const std::vector<OptionDef> &option_table() {
-  static const std::vector<OptionDef> t = build();
+  static const std::vector<OptionDef> t = labelled(build());
   return t;
 }
 
@@ -342,39 +393,27 @@ std::string usage(const std::string &command) {
 std::string json_usage(const std::string &command) {
   const CommandDef *c = find_command(command);
   if (!c) return "{}\n";
-  std::ostringstream j;
-  j << "{\"command\": " << json_string(c->name) << ", \"description\": " << json_string(c->summary)
-    << ",\n \"positional\": [";
-  for (size_t i = 0; i < c->positionals.size(); ++i)
-    j << (i ? ", " : "") << "{\"name\": " << json_string(c->positionals[i].name)
-      << ", \"role\": " << json_string(role_name(c->positionals[i].role))
-      << ", \"help\": " << json_string(c->positionals[i].help) << "}";
-  j << "],\n \"options\": [";
-  bool first = true;
+  using J = nlohmann::ordered_json;
+  J usage = {{"command", c->name}, {"description", c->summary}, {"positional", J::array()}, {"options", J::array()}};
+  for (const Positional &p : c->positionals)
+    usage["positional"].push_back({{"name", p.name}, {"role", role_name(p.role)}, {"help", p.help}, {"label", p.label}});
   for (const OptionDef *o : options_of(command)) {
-    j << (first ? "\n  " : ",\n  ") << "{\"name\": " << json_string(o->name);
-    first = false;
-    if (!o->alias.empty()) j << ", \"aliases\": [" << json_string(o->alias) << "]";
-    j << ", \"type\": " << json_string(type_name(o->type));
-    if (o->words > 1) j << ", \"words\": " << o->words;
-    if (o->role != Role::None) j << ", \"role\": " << json_string(role_name(o->role));
+    J j = {{"name", o->name}};
+    if (!o->alias.empty()) j["aliases"] = {o->alias};
+    j["type"] = type_name(o->type);
+    if (o->words > 1) j["words"] = o->words;
+    if (o->role != Role::None) j["role"] = role_name(o->role);
     if (!o->fallback.empty()) {
-      if (o->type == Type::Int || o->type == Type::Number) j << ", \"default\": " << o->fallback;
-      else j << ", \"default\": " << json_string(o->fallback);
+      if (o->type == Type::Int || o->type == Type::Number) j["default"] = J::parse(o->fallback);
+      else j["default"] = o->fallback;
     }
-    if (!o->choices.empty()) {
-      j << ", \"choices\": [";
-      for (size_t i = 0; i < o->choices.size(); ++i) j << (i ? ", " : "") << json_string(o->choices[i]);
-      j << "]";
-    }
-    if (o->min < o->max) j << ", \"min\": " << num(o->min) << ", \"max\": " << num(o->max);
-    j << ", \"help\": " << json_string(o->help) << ", \"group\": " << json_string(o->advanced ? "advanced" : "basic")
-      << ", \"repeatable\": " << (o->repeatable ? "true" : "false")
-      << ", \"shell_only\": " << (o->shell_only ? "true" : "false") << ", \"qgis_name\": " << json_string(qgis_name(*o))
-      << "}";
+    if (!o->choices.empty()) j["choices"] = o->choices;
+    if (o->min < o->max) j["min"] = o->min, j["max"] = o->max;
+    j["help"] = o->help, j["label"] = o->label, j["group"] = o->advanced ? "advanced" : "basic";
+    j["repeatable"] = o->repeatable, j["shell_only"] = o->shell_only, j["qgis_name"] = qgis_name(*o);
+    usage["options"].push_back(j);
   }
-  j << "\n ]}\n";
-  return j.str();
+  return usage.dump(1) + "\n";
 }
 
 }  // namespace bs3l::app

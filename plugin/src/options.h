@@ -31,12 +31,14 @@ struct OptionDef {
   bool shell_only = false;  // -q, --overwrite, -of/-co/-oo: not QGIS parameters
   std::string qgis_name;    // default: the name upper-cased, '-' -> '_'
   int words = 1;            // values after the option (-srcwin: 4)
+  std::string label;        // short title for QGIS and --json-usage (declared in options.cpp's label table)
 };
 
 struct Positional {
   std::string name;  // INPUT, OUTPUT, MODEL, ...
   Role role;
   std::string help;
+  std::string label;  // short title for QGIS
 };
 
 struct CommandDef {

@@ -24,7 +24,8 @@ void replace_in_file(const fs::path &path, const std::string &from, const std::s
     text.replace(at, from.size(), to);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
-  if (!out) throw Error("cannot write '" + path.string() + "'");
+  out.close();
+  if (out.fail()) throw Error("cannot write '" + path.string() + "'");
 }
 
 }  // namespace
@@ -51,14 +52,33 @@ PendingOutput::PendingOutput(const std::string &path, bool overwrite) : path_(pa
   // before the extension; commit() maps every file that starts with that
   // base back, so a path without an extension works too.
   final_base_ = target.stem().string();
-  temp_base_ = "." + final_base_ + ".tmp" + std::to_string(getpid());
+  // One base per output (pid and a count): two outputs of a run with one
+  // stem (score.tif, score.gpkg) never share a temporary file name.
+  static int count = 0;
+  temp_base_ = "." + final_base_ + ".tmp" + std::to_string(getpid()) + "_" + std::to_string(++count);
   temp_ = (target.parent_path() / (temp_base_ + target.extension().string())).string();
+}
+
+std::string PendingOutput::side_car(const std::string &ext) const {
+  return (fs::path(temp_).parent_path() / (temp_base_ + ext)).string();
+}
+
+std::vector<std::string> PendingOutput::side_files() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  const fs::path dir = fs::path(temp_).parent_path().empty() ? fs::path(".") : fs::path(temp_).parent_path();
+  for (const auto &e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.compare(0, temp_base_.size() + 1, temp_base_ + ".") == 0) out.push_back(e.path().string());
+  }
+  return out;
 }
 
 PendingOutput::~PendingOutput() {
   if (done_) return;
   std::error_code ec;
   for (const std::string &f : files_) fs::remove(f, ec);
+  for (const std::string &f : side_files()) fs::remove(f, ec);
   fs::remove(temp_, ec);
   fs::remove(temp_ + ".aux.xml", ec);
 }
@@ -70,6 +90,8 @@ void PendingOutput::commit() {
     if (*fail && fs::path(path_).filename() == fail) throw Error("cannot write '" + path_ + "' (injected failure)");
   std::vector<std::string> files = files_;
   if (std::find(files.begin(), files.end(), temp_) == files.end()) files.insert(files.begin(), temp_);
+  for (const std::string &f : side_files())  // written at close, not listed before (a shapefile's .prj)
+    if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
   const std::string aux = temp_ + ".aux.xml";  // written at close, after any listing
   if (fs::exists(aux, ec) && std::find(files.begin(), files.end(), aux) == files.end()) files.push_back(aux);
   OutputSet::Staged staged;
@@ -82,9 +104,9 @@ void PendingOutput::commit() {
     staged.moves.push_back({src.string(), (src.parent_path() / name).string()});
   }
   // An old side-car (QGIS statistics, styles) would describe the old values.
-  const std::string old_aux = path_ + ".aux.xml";
-  if (std::none_of(staged.moves.begin(), staged.moves.end(), [&](const auto &m) { return m.second == old_aux; }))
-    staged.stale.push_back(old_aux);
+  for (const std::string &old : {path_ + ".aux.xml", (fs::path(path_).parent_path() / (final_base_ + ".qml")).string()})
+    if (std::none_of(staged.moves.begin(), staged.moves.end(), [&](const auto &m) { return m.second == old; }))
+      staged.stale.push_back(old);
   done_ = true;  // the files are the set's (or renamed below) from here on
   OutputSet *set = OutputSet::active();
   if (set) {
@@ -113,6 +135,13 @@ OutputSet::~OutputSet() {
 }
 
 OutputSet *OutputSet::active() { return g_active; }
+
+std::vector<std::string> OutputSet::targets() const {
+  std::vector<std::string> out;
+  for (const Staged &s : staged_)
+    for (const auto &m : s.moves) out.push_back(m.second);
+  return out;
+}
 
 void OutputSet::stage(Staged s) {
   for (const auto &[src, dst] : s.moves)

@@ -20,10 +20,13 @@ class PendingOutput {
   PendingOutput(const PendingOutput &) = delete;
   PendingOutput &operator=(const PendingOutput &) = delete;
 
-  // Where to write: "DIR/.STEM.tmpPID.EXT".
+  // Where to write: "DIR/.STEM.tmpPID_N.EXT".
   const std::string &temp() const { return temp_; }
   // Files written under the temporary name besides temp() (e.g. an ENVI .hdr).
   void also(const std::string &file) { files_.push_back(file); }
+  // The temporary name of a side-car file with extension `ext` (".qml"):
+  // renamed to the output's stem + ext with it.
+  std::string side_car(const std::string &ext) const;
   // The output is complete: its files are renamed to the final name (a
   // header naming the temporary data file is fixed first, a stale
   // PATH.aux.xml dropped) now, or with the rest of the run's outputs when an
@@ -32,6 +35,7 @@ class PendingOutput {
   void commit();
 
  private:
+  std::vector<std::string> side_files() const;  // files in the folder named temp_base_ + "."
   std::string path_, temp_, temp_base_, final_base_;
   std::vector<std::string> files_;
   bool done_ = false;
@@ -55,6 +59,7 @@ class OutputSet {
   static OutputSet *active();
   void stage(Staged s);
   void commit();
+  std::vector<std::string> targets() const;  // every file the run writes, final names
 
  private:
   std::vector<Staged> staged_;

@@ -1,3 +1,4 @@
+#include <cpl_string.h>
 #include <gdal_alg.h>
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
@@ -8,10 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <memory>
+#include <sstream>
 
 #include "extra_outputs.h"
 #include "output_file.h"
+#include "raster_io.h"
+#include "terminal.h"
 
 namespace bs3l::app {
 namespace {
@@ -56,15 +61,42 @@ std::vector<int32_t> label(const std::vector<uint8_t> &on, int rows, int cols, s
 
 }  // namespace
 
-std::string vector_driver_for(const std::string &path) {
+std::string vector_driver_for(const std::string &path, const std::string &format) {
+  GDALDriverManager *dm = GetGDALDriverManager();
+  auto writes_vectors = [](GDALDriver *d) {
+    return d && d->GetMetadataItem(GDAL_DCAP_VECTOR) && d->GetMetadataItem(GDAL_DCAP_CREATE);
+  };
+  if (!format.empty()) {
+    if (!writes_vectors(dm->GetDriverByName(format.c_str())))
+      throw Error("'" + format + "' is not a vector format this GDAL can write (see ogrinfo --formats)");
+    return format;
+  }
   std::string ext = std::filesystem::path(path).extension().string();
   if (!ext.empty()) ext = ext.substr(1);
   for (char &c : ext) c = char(std::tolower(c));
-  if (ext == "gpkg") return "GPKG";
-  if (ext == "geojson" || ext == "json") return "GeoJSON";
-  if (ext == "fgb") return "FlatGeobuf";
-  if (ext == "kml") return "KML";
-  throw Error("cannot tell the vector format of '" + path + "' (use .gpkg, .geojson, .fgb or .kml)");
+  // Extensions several drivers claim, settled as GIS users expect.
+  const std::map<std::string, std::string> preferred = {{"json", "GeoJSON"}, {"geojson", "GeoJSON"},
+                                                        {"kml", "KML"},      {"gpkg", "GPKG"},
+                                                        {"shp", "ESRI Shapefile"}, {"csv", "CSV"}};
+  if (auto it = preferred.find(ext); it != preferred.end() && writes_vectors(dm->GetDriverByName(it->second.c_str())))
+    return it->second;
+  std::vector<std::string> found;  // every driver that writes vectors and claims the extension
+  for (int i = 0; i < dm->GetDriverCount() && !ext.empty(); ++i) {
+    GDALDriver *d = dm->GetDriver(i);
+    const char *exts = d->GetMetadataItem(GDAL_DMD_EXTENSIONS);
+    if (!exts || !writes_vectors(d)) continue;
+    std::istringstream list(exts);
+    for (std::string e; list >> e;)
+      if (e == ext) found.push_back(d->GetDescription());
+  }
+  if (found.size() == 1) return found[0];
+  std::string why = "use an extension such as .gpkg, .geojson, .shp, .fgb or .kml, or -f FORMAT";
+  if (found.size() > 1) {
+    why = "several OGR formats write ." + ext + ":";
+    for (const std::string &f : found) why += " " + f;
+    why += "; give -f FORMAT";
+  }
+  throw Error("cannot tell the vector format of '" + path + "' (" + why + ")");
 }
 
 namespace {
@@ -131,7 +163,7 @@ double area_m2(const OGRPolygon &lonlat, double lon, double lat) {
 }  // namespace
 
 int write_polygons(const std::string &path, const Raster &in, const std::vector<float> &score,
-                   const std::vector<uint8_t> &detected, bool overwrite) {
+                   const std::vector<uint8_t> &detected, bool overwrite, const VectorOptions &vo) {
   const int rows = in.cube.rows, cols = in.cube.cols;
   std::vector<Blob> blobs;
   std::vector<int32_t> lab = label(detected, rows, cols, blobs, score);
@@ -165,9 +197,11 @@ int write_polygons(const std::string &path, const Raster &in, const std::vector<
     has_crs = srs.importFromEPSG(4326) == OGRERR_NONE;
   }
   srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  if (!lonlat)
+  if (!lonlat) {
+    end_progress_line();
     std::fprintf(stderr, "Warning: the input's georeferencing gives no longitude/latitude; polygons are in %s and "
                          "carry no lon, lat or area\n", affine ? "its map coordinates" : "pixel/line coordinates");
+  }
   auto place = [&](double &x, double &y) {
     const double col = x, row = y;
     if (affine) x = gt[0] + col * gt[1] + row * gt[2], y = gt[3] + col * gt[4] + row * gt[5];
@@ -175,16 +209,21 @@ int write_polygons(const std::string &path, const Raster &in, const std::vector<
     return true;
   };
 
-  const std::string drv_name = vector_driver_for(path);
+  const std::string drv_name = vector_driver_for(path, vo.format);
   GDALDriver *drv = GetGDALDriverManager()->GetDriverByName(drv_name.c_str());
   if (!drv) throw Error("this GDAL has no " + drv_name + " driver");
   PendingOutput pending(path, overwrite);
   CPLPushErrorHandler(CPLQuietErrorHandler);
   std::unique_ptr<GDALDataset> out(drv->Create(pending.temp().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
   CPLPopErrorHandler();
-  if (!out) throw Error("cannot create '" + path + "'");
-  OGRLayer *layer = out->CreateLayer("detections", has_crs ? &srs : nullptr, wkbPolygon, nullptr);
-  if (!layer) throw Error("cannot create a layer in '" + path + "'");
+  if (!out) throw Error("cannot create '" + path + "'" + gdal_error_text());
+  CPLStringList lco;
+  for (const std::string &o : vo.layer_options) lco.AddString(o.c_str());
+  // GeoJSON as RFC 7946 says: WGS 84 lon/lat (GDAL reprojects), no crs member.
+  if (drv_name == "GeoJSON" && !lco.FetchNameValue("RFC7946")) lco.SetNameValue("RFC7946", "YES");
+  OGRLayer *layer = out->CreateLayer(vo.layer_name.empty() ? "detections" : vo.layer_name.c_str(),
+                                     has_crs ? &srs : nullptr, wkbPolygon, lco.List());
+  if (!layer) throw Error("cannot create a layer in '" + path + "'" + gdal_error_text());
   for (auto [name, type] : {std::pair{"id", OFTInteger}, {"pixels", OFTInteger}, {"area_m2", OFTReal},
                             {"peak_score", OFTReal}, {"mean_score", OFTReal}, {"x", OFTReal}, {"y", OFTReal},
                             {"lon", OFTReal}, {"lat", OFTReal}}) {
@@ -222,7 +261,13 @@ int write_polygons(const std::string &path, const Raster &in, const std::vector<
     if (layer->CreateFeature(&o) != OGRERR_NONE) throw Error("cannot write a feature to '" + path + "'");
     ++count;
   }
-  out.reset();  // flush and close before the rename
+  // Formats of several files (a shapefile's .shp, .shx, .dbf, .prj) move together.
+  char **list = out->GetFileList();
+  for (char **f = list; f && *f; ++f) pending.also(*f);
+  CSLDestroy(list);
+  CPLErrorReset();
+  out.reset();  // flush and close before the rename: a full disk shows here
+  if (CPLGetLastErrorType() >= CE_Failure) throw Error("cannot write '" + path + "'" + gdal_error_text());
   pending.commit();
   return count;
 }

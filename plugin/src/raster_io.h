@@ -1,4 +1,7 @@
-// Reading cubes from and writing score rasters to any GDAL format.
+// Reading cubes from and writing score rasters to any GDAL format. Split by
+// concern: gdal_open.cpp (opening, subdatasets, raw sizes), georef.cpp,
+// raster_read.cpp (windows, bands, nodata), raster_write.cpp (driver choice,
+// outputs), truth.cpp, signals.cpp.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -38,6 +41,17 @@ struct ReadOptions {
   std::vector<std::string> open_options;  // GDAL -oo NAME=VALUE
   bool quiet = false;
   Window region;  // the part to read; rows 0 = the whole raster
+  std::string nodata;  // --nodata: a value for every band, or "none"; empty = the file's own
+};
+
+// What a read found. A pixel is nodata when every band used holds the nodata
+// value (or GDAL's mask excludes it in every band), or when any band is NaN
+// or Inf; a value equal to nodata in some bands only is data (a dark band of
+// a float cube may hold exactly 0).
+struct ReadCounts {
+  size_t nodata = 0;     // every band nodata or masked
+  size_t nonfinite = 0;  // NaN or Inf in some band (and not already nodata)
+  size_t partial = 0;    // the nodata value in some bands only: kept as data
 };
 
 struct Raster {
@@ -50,6 +64,7 @@ struct Raster {
   int dropped_bad_bands = 0;
   std::vector<int> bad_bands;       // 1-based source bands marked bad by a bbl list
   std::vector<std::string> nodata;  // distinct nodata values of the kept bands, as text
+  ReadCounts counts;                // of the read that filled `cube`
   int scene_rows = 0, scene_cols = 0;  // the whole raster
   Window at;                           // what `cube` and `geo` cover of it
 };
@@ -79,17 +94,21 @@ class RasterReader : public SceneReader {
   int rows() const override;
   int cols() const override;
   Cube read(const Window &w) const override;
-  Cube read(const Window &w, bool progress) const;
+  Cube read(const Window &w, bool progress, ReadCounts *counts = nullptr) const;
   // What read_raster returns, but for the cube's data (sizes of the scene).
   const Raster &info() const;
 
  private:
+  void mark_nodata(Cube &c, const Window &w, ReadCounts *counts) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 // One band of a raster as floats (truth maps, score maps); nodata -> NaN.
 std::vector<float> read_single_band(const std::string &path, int &rows, int &cols, Georef *geo = nullptr);
+
+// True when band 1 of `path` holds scores in pfa units (BS3LNET_UNITS=pfa).
+bool in_pfa_units(const std::string &path);
 
 // Truth raster to labels: 1 anomaly (nonzero), 0 background, -1 nodata.
 std::vector<int8_t> truth_labels(const std::vector<float> &truth);
@@ -116,7 +135,8 @@ void write_raster(const std::string &path, const WriteOptions &options, int rows
                   const std::vector<const float *> &bands, const Georef &geo,
                   const std::vector<std::string> &descriptions, const std::map<std::string, std::string> &metadata,
                   bool byte_type = false, const std::string &unit = "",
-                  const std::map<std::string, std::string> &band_metadata = {});  // unit and band_metadata: band 1
+                  const std::map<std::string, std::string> &band_metadata = {},  // unit and band_metadata: band 1
+                  const std::string &style = "");  // a QGIS .qml written beside as NAME.qml
 
 // Sets `geo` (transform, CRS, GCPs, RPC and GEOLOCATION metadata) on a dataset.
 void apply_georef(GDALDataset &d, const Georef &geo);
@@ -124,8 +144,14 @@ void apply_georef(GDALDataset &d, const Georef &geo);
 // Expands "1-3,7" to {1,2,3,7}; throws Error if out of 1..count.
 std::vector<int> parse_band_list(const std::string &spec, int count);
 
+// The inverse, as ranges: {1,2,3,7} -> "1-3,7" (messages, metadata, -b).
+std::string band_ranges(const std::vector<int> &bands);
+
 // ENVI-style "{1, 0, 1}" lists (bbl, wavelength, fwhm).
 std::vector<double> parse_envi_list(const std::string &value);
+
+// ": GDAL's last error message", or "" when it has none.
+std::string gdal_error_text();
 
 // True once SIGINT/SIGTERM arrived; outputs are then abandoned.
 bool interrupted();

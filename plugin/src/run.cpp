@@ -5,6 +5,8 @@
 #include <cpl_string.h>
 #include <gdal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -17,6 +19,8 @@
 #include "output_file.h"
 #include "matlab_driver.h"
 #include "raster_io.h"
+#include "result.h"
+#include "terminal.h"
 
 namespace bs3l::app {
 namespace {
@@ -28,6 +32,7 @@ bool g_quiet = false;
 void CPL_STDCALL report_gdal(CPLErr level, CPLErrorNum, const char *msg) {
   static std::set<std::string> seen;
   if (level != CE_Warning || g_quiet || !msg || !seen.insert(msg).second) return;
+  end_progress_line();
   std::fprintf(stderr, "Warning: %s\n", msg);
 }
 
@@ -50,7 +55,7 @@ int run(int argc, char **argv) {
   } guard{argv};
   const std::map<std::string, int (*)(const Argv &)> commands = {
       {"detect", cmd_detect}, {"train", cmd_train}, {"apply", cmd_apply}, {"rx", cmd_rx},
-      {"evaluate", cmd_evaluate}, {"info", cmd_info}, {"synth", cmd_synth}};
+      {"evaluate", cmd_evaluate}, {"info", cmd_info}, {"synth", cmd_synth}, {"threshold", cmd_threshold}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(usage("").c_str(), argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;
@@ -77,16 +82,28 @@ int run(int argc, char **argv) {
   CPLSetErrorHandler(report_gdal);
   try {
     OutputSet outputs;  // every output of the run lands at the end, all or none
+    const auto t0 = std::chrono::steady_clock::now();
     const int rc = it->second(args);
     if (rc == 0) {
       if (interrupted()) throw Cancelled();
       outputs.commit();
+      // --json of detect, apply and rx (evaluate prints its own figures)
+      const bool json = name != "evaluate" && std::find(args.begin(), args.end(), "--json") != args.end();
+      if (json) {
+        nlohmann::ordered_json &r = run_result();
+        r["command"] = name;
+        r["outputs"] = outputs.targets();
+        r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("%s\n", r.dump().c_str());
+      }
     }
     return rc;
   } catch (const Cancelled &) {
+    end_progress_line();
     std::fprintf(stderr, "ERROR: interrupted; no output written\n");
     return 130;
   } catch (const Error &e) {
+    end_progress_line();
     if (interrupted()) {
       std::fprintf(stderr, "ERROR: interrupted; no output written\n");
       return 130;
@@ -94,9 +111,11 @@ int run(int argc, char **argv) {
     std::fprintf(stderr, "ERROR: %s\n", e.what());
     return 1;
   } catch (const std::bad_alloc &) {
+    end_progress_line();
     std::fprintf(stderr, "ERROR: out of memory\n");
     return 1;
   } catch (const std::exception &e) {
+    end_progress_line();
     // LibTorch errors carry a C++ backtrace: keep the first line only.
     std::string msg = e.what();
     msg = msg.substr(0, msg.find('\n'));

@@ -78,3 +78,33 @@ TEST(Auc, DetectionRateAtAFalseAlarmRate) {
   EXPECT_DOUBLE_EQ(detection_rate_at(s, t, 1.0), 1.0);
   EXPECT_THROW(detection_rate_at(s, t, 2.0), Error);
 }
+
+TEST(Metrics, AveragePrecisionAsScikitLearn) {
+  // sklearn.metrics.average_precision_score on the same vectors
+  EXPECT_NEAR(bs3l::average_precision({0.9f, 0.8f, 0.7f, 0.1f}, {1, 0, 1, 0}), 0.5 + 0.5 * 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(bs3l::average_precision({0.5f, 0.5f, 0.2f}, {1, 0, 1}), 0.5 * 0.5 + 0.5 * 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(bs3l::average_precision({3, 2, 1, 0}, {1, 1, -1, 0}), 1.0, 1e-12);  // nodata left out
+  EXPECT_THROW(bs3l::average_precision({1, 2}, {0, 0}), bs3l::Error);
+}
+
+TEST(Metrics, ObjectsHitAndFalseObjects) {
+  const int rows = 6, cols = 6;
+  std::vector<int8_t> truth(rows * cols, 0);
+  std::vector<uint8_t> det(rows * cols, 0);
+  auto at = [&](int r, int c) { return size_t(r * cols + c); };
+  for (int r : {0, 1})
+    for (int c : {0, 1}) truth[at(r, c)] = 1;    // object 1: a 2x2 block
+  truth[at(5, 5)] = 1;                            // object 2: one pixel, missed
+  truth[at(2, 3)] = truth[at(3, 4)] = 1;          // object 3: diagonal neighbours, one object
+  truth[at(5, 0)] = -1;                           // nodata
+  det[at(1, 1)] = 1;                              // hits object 1
+  det[at(3, 4)] = det[at(3, 5)] = 1;              // one detected object, hits object 3
+  det[at(4, 0)] = 1;                              // a false object
+  det[at(5, 0)] = 1;                              // on nodata: not counted
+  const bs3l::ObjectCounts c = bs3l::object_counts(det, truth, rows, cols);
+  EXPECT_EQ(c.truth_objects, 3);
+  EXPECT_EQ(c.hit, 2);
+  EXPECT_EQ(c.detected_objects, 3);
+  EXPECT_EQ(c.false_objects, 1);
+  EXPECT_THROW(bs3l::object_counts(det, std::vector<int8_t>(3, 0), rows, cols), bs3l::Error);
+}

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "bs3l/bs3lnet.h"
+#include "bs3l/calibrate.h"
 #include "bs3l/metrics.h"
 #include "bs3l/score.h"
 
@@ -133,6 +134,32 @@ TEST(Calibrate, StrictlyMonotoneSoAucIsUnchanged) {
   std::vector<int8_t> labels(raw.size(), 0);
   for (size_t i = 0; i < labels.size(); i += 37) labels[i] = 1;
   EXPECT_DOUBLE_EQ(roc_auc(raw, labels), roc_auc(c, labels));
+}
+
+TEST(Calibrate, AReferenceSampleNeverTiesScoresItDoesNotSeparate) {
+  // A sample of every 7th score (as a large scene's reference): pfa equals
+  // the sample's share at its own values and keeps every other score apart,
+  // below, between and above the sample, with a tail and without.
+  const std::vector<double> all = exponential(7000, 21);
+  std::vector<double> every;
+  for (size_t i = 0; i < all.size(); i += 7) every.push_back(all[i]);
+  for (Tail tail : {Tail::Exponential, Tail::Power}) {
+    for (size_t size : {every.size(), size_t(60)}) {  // 60: too few for a tail
+      const std::vector<double> sample(every.begin(), every.begin() + long(size));
+      const Calibration cal(sample, tail, 0.90, 0.99);
+      EXPECT_EQ(cal.fit.slope == 0, size == 60);
+      std::vector<double> x(all);
+      x.push_back(-1.0), x.push_back(1e6);
+      std::sort(x.begin(), x.end());
+      for (size_t k = 1; k < x.size(); ++k)
+        if (x[k] > x[k - 1]) EXPECT_LT(cal.pfa(x[k]), cal.pfa(x[k - 1])) << "at " << x[k];
+      const std::vector<double> own = exceedance(sample);
+      for (size_t i = 0; i < sample.size(); i += 13)
+        if (!(cal.fit.slope != 0 && sample[i] > cal.fit.u)) EXPECT_DOUBLE_EQ(cal.pfa(sample[i]), own[i]);
+      EXPECT_LE(cal.pfa(-1.0), 1.0 + 1.0 / double(sample.size()));
+      EXPECT_GT(cal.pfa(1e6), 0.0);
+    }
+  }
 }
 
 TEST(Calibrate, TooFewOrConstantScoresFallBackToTheEmpiricalShare) {

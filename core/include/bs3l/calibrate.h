@@ -33,8 +33,11 @@ TailFit fit_tail(const std::vector<double> &score, Tail tail, double lo = 0.90, 
 std::vector<double> tail_pfa(const std::vector<double> &score, const TailFit &fit);
 
 // A reference distribution: a sample of a scene's scores (sorted) and its
-// tail. pfa(x) is the share of the sample >= x up to fit.u (at least
-// 1/size), the tail beyond; for the scene's own scores it equals tail_pfa.
+// tail. pfa(x) is the share of the sample >= x up to fit.u, the tail beyond;
+// for the scene's own scores it equals tail_pfa. Between the sample's values
+// it is interpolated and beyond them extended (just above 1 below the
+// lowest), so that it strictly decreases: calibrated and raw scores rank
+// every pixel alike.
 struct Calibration {
   std::vector<double> sorted;  // finite values, ascending
   TailFit fit;

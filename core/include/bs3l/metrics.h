@@ -34,6 +34,23 @@ double roc_auc(const std::vector<float> &scores, const std::vector<int8_t> &trut
 // background pixels through (the ROC's best Pd with Pf <= far).
 double detection_rate_at(const std::vector<float> &scores, const std::vector<int8_t> &truth, double far);
 
+// Area under the precision-recall curve as average precision: the mean,
+// over the anomaly pixels in score order, of the precision at each (tied
+// scores enter together), as scikit-learn's average_precision_score.
+double average_precision(const std::vector<float> &scores, const std::vector<int8_t> &truth);
+
+// 8-connected components of the nonzero entries of a rows x cols mask;
+// labels from 1 (0 = off), `count` gets how many.
+std::vector<int32_t> label_components(const std::vector<uint8_t> &on, int rows, int cols, int *count);
+
+// Object level: truth objects (8-connected anomaly pixels) with at least one
+// detected pixel, and detected objects that touch no anomaly pixel.
+struct ObjectCounts {
+  int truth_objects = 0, hit = 0;
+  int detected_objects = 0, false_objects = 0;
+};
+ObjectCounts object_counts(const std::vector<uint8_t> &detected, const std::vector<int8_t> &truth, int rows, int cols);
+
 // Full report; scores are min-max normalised to [0,1] first.
 RocReport roc_report(const std::vector<float> &scores, const std::vector<int8_t> &truth);
 

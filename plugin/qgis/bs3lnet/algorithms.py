@@ -6,11 +6,13 @@ table, rare options as advanced parameters. Only what a shell needs (-q,
 import html
 import json
 import os
+import re
 import tempfile
 
 from qgis.core import (QgsColorRampShader, QgsProcessingAlgorithm, QgsProcessingException,
                        QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputNumber,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
+                       QgsProcessingParameterBand, QgsProcessingParameterBoolean, QgsProcessingParameterDefinition,
+                       QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
@@ -19,9 +21,10 @@ from qgis.core import (QgsColorRampShader, QgsProcessingAlgorithm, QgsProcessing
 
 from . import runner
 
-COMMANDS = ("detect", "train", "apply", "rx", "evaluate")
+COMMANDS = ("detect", "train", "apply", "rx", "threshold", "evaluate")
 LABELS = {"detect": "Detect anomalies (BS3LNet)", "train": "Train BS3LNet model", "apply": "Apply BS3LNet model",
-          "rx": "RX anomaly detector", "evaluate": "Evaluate against ground truth"}
+          "rx": "RX anomaly detector", "threshold": "Threshold anomaly scores",
+          "evaluate": "Evaluate against ground truth"}
 OUTPUT_ROLES = ("output_raster", "output_vector", "output_file", "output_folder")
 
 
@@ -29,11 +32,16 @@ def is_cube_reference(value):
     return isinstance(value, str) and (os.path.isfile(value) or value.startswith("MATLAB:"))
 
 
-def label_of(text):
-    """A parameter label: the help's first clause, capitalised."""
-    short = text.split("; ")[0].split(": ")[0] if len(text) > 60 else text
-    short = short.split(" (")[0] if len(short) > 60 else short
-    return short[:1].upper() + short[1:]
+def qgis_help(text, usage):
+    """The option's help in QGIS's words: shell flags named as parameters."""
+    names = {o["name"]: o["qgis_name"] for o in usage["options"]}
+    names.update({a: o["qgis_name"] for o in usage["options"] for a in o.get("aliases", [])})
+    return re.sub(r"(?<![\w-])--?[a-z][a-z0-9-]*", lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+def label_of(entry):
+    """A parameter label: the one the option table declares."""
+    return entry["label"]
 
 
 def usage_of(command):
@@ -45,11 +53,20 @@ def usage_of(command):
 
 
 class ScoreStyle(QgsProcessingLayerPostProcessorInterface):
-    """Scores load as a magma colour ramp stretched over their 2-98% range."""
+    """An output with the style the command wrote beside it (NAME.qml: pfa
+    scores on a fixed legend in false-alarm rates, detection masks) loads with
+    it; raw scores as a magma colour ramp stretched over their 2-98% range."""
     instances = []  # QGIS does not own post-processors: keep them alive
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802
-        if not layer or not layer.isValid() or layer.bandCount() != 1:
+        if not layer or not layer.isValid():
+            return
+        qml = os.path.splitext(layer.source())[0] + ".qml"
+        if os.path.exists(qml):
+            layer.loadNamedStyle(qml)
+            layer.triggerRepaint()
+            return
+        if layer.bandCount() != 1:
             return
         stats = layer.dataProvider().cumulativeCut(1, 0.02, 0.98)
         lo, hi = stats if stats and stats[0] < stats[1] else (0.0, 1.0)
@@ -88,7 +105,7 @@ class CommandAlgorithm(Named):
         self.command = usage["command"]
 
     def shortHelpString(self):  # noqa: N802
-        return self.usage["description"] + ". Each parameter is an option of `bs3lnet %s` (see its --help)." % self.command
+        return self.usage["description"] + ". Each parameter is an option of the bs3lnet %s command." % self.command
 
     def createInstance(self):  # noqa: N802
         return type(self)(self.usage)
@@ -102,13 +119,13 @@ class CommandAlgorithm(Named):
             self.addParameter(self.positional_parameter(p))
         for o in self.options():
             param = self.option_parameter(o)
-            param.setHelp(o["help"])
+            param.setHelp(qgis_help(o["help"], self.usage))
             if o.get("group") == "advanced":
                 param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(param)
 
     def positional_parameter(self, p):
-        name, role, label = p["name"], p["role"], label_of(p["help"])
+        name, role, label = p["name"], p["role"], label_of(p)
         if role == "input_raster":
             return QgsProcessingParameterRasterLayer(name, label)
         if role == "input_file":
@@ -120,8 +137,10 @@ class CommandAlgorithm(Named):
         return QgsProcessingParameterFileDestination(name, label, "Model (*.pt)")
 
     def option_parameter(self, o):
-        name, label, kind, role = o["qgis_name"], label_of(o["help"]), o["type"], o.get("role", "")
+        name, label, kind, role = o["qgis_name"], label_of(o), o["type"], o.get("role", "")
         default = o.get("default")
+        if o["name"] == "-b":  # a band picker on the input layer (several bands)
+            return QgsProcessingParameterBand(name, label, None, "INPUT", optional=True, allowMultiple=True)
         if kind == "flag":
             return QgsProcessingParameterBoolean(name, label, defaultValue=False, optional=True)
         if kind in ("integer", "number"):
@@ -193,6 +212,11 @@ class CommandAlgorithm(Named):
             if kind == "flag":
                 if self.parameterAsBoolean(parameters, name, context):
                     args.append(o["name"])
+                continue
+            if o["name"] == "-b":
+                bands = self.parameterAsInts(parameters, name, context)
+                if bands:
+                    args += ["-b", ",".join(str(b) for b in bands)]
                 continue
             if kind == "choice":
                 text = o["choices"][self.parameterAsEnum(parameters, name, context)]

@@ -1,0 +1,30 @@
+// SIGINT/SIGTERM: noted, then honoured by the progress callbacks and before
+// any output is committed.
+#include <atomic>
+#include <csignal>
+
+#include "gdal_open.h"
+#include "terminal.h"
+
+namespace bs3l::app {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted = true; }
+
+}  // namespace
+
+bool interrupted() { return g_interrupted; }
+
+void install_signal_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+int progress_cb(double f, const char *, void *quiet) {
+  if (g_interrupted) return FALSE;
+  if (!*static_cast<bool *>(quiet)) term_progress(f);
+  return TRUE;
+}
+
+}  // namespace bs3l::app
