@@ -28,6 +28,10 @@ void replace_in_file(const fs::path &path, const std::string &from, const std::s
   if (out.fail()) throw Error("cannot write '" + path.string() + "'");
 }
 
+bool same_name(const std::string &a, const std::string &b) {
+  return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
+}
+
 }  // namespace
 
 void check_output_path(const std::string &path, bool overwrite, const std::vector<std::string> &inputs) {
@@ -56,7 +60,11 @@ PendingOutput::PendingOutput(const std::string &path, bool overwrite) : path_(pa
   // stem (score.tif, score.gpkg) never share a temporary file name.
   static int count = 0;
   temp_base_ = "." + final_base_ + ".tmp" + std::to_string(getpid()) + "_" + std::to_string(++count);
-  temp_ = (target.parent_path() / (temp_base_ + target.extension().string())).string();
+  // "score.tif" gets "./.score...": the folder listing in side_files() and
+  // commit() names files so, and one file must have one name.
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  temp_ = (dir / (temp_base_ + target.extension().string())).string();
+  path_ = (dir / target.filename()).string();
 }
 
 std::string PendingOutput::side_car(const std::string &ext) const {
@@ -66,7 +74,7 @@ std::string PendingOutput::side_car(const std::string &ext) const {
 std::vector<std::string> PendingOutput::side_files() const {
   std::vector<std::string> out;
   std::error_code ec;
-  const fs::path dir = fs::path(temp_).parent_path().empty() ? fs::path(".") : fs::path(temp_).parent_path();
+  const fs::path dir = fs::path(temp_).parent_path();
   for (const auto &e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
     if (name.compare(0, temp_base_.size() + 1, temp_base_ + ".") == 0) out.push_back(e.path().string());
@@ -104,9 +112,7 @@ void PendingOutput::commit() {
     staged.moves.push_back({src.string(), (src.parent_path() / name).string()});
   }
   // An old side-car (QGIS statistics, styles) would describe the old values.
-  for (const std::string &old : {path_ + ".aux.xml", (fs::path(path_).parent_path() / (final_base_ + ".qml")).string()})
-    if (std::none_of(staged.moves.begin(), staged.moves.end(), [&](const auto &m) { return m.second == old; }))
-      staged.stale.push_back(old);
+  staged.stale = {path_ + ".aux.xml", (fs::path(path_).parent_path() / (final_base_ + ".qml")).string()};
   done_ = true;  // the files are the set's (or renamed below) from here on
   OutputSet *set = OutputSet::active();
   if (set) {
@@ -147,7 +153,7 @@ void OutputSet::stage(Staged s) {
   for (const auto &[src, dst] : s.moves)
     for (const Staged &t : staged_)
       for (const auto &m : t.moves)
-        if (m.second == dst || m.first == src) {
+        if (same_name(m.second, dst) || same_name(m.first, src)) {
           std::error_code ec;
           for (const auto &mv : s.moves) fs::remove(mv.first, ec);
           throw Error("two outputs of this run would both write '" + dst + "'");
@@ -189,8 +195,13 @@ void OutputSet::commit() {
     }
   committed_ = true;
   for (const auto &m : moved_aside) fs::remove(m.second, ec);
+  // Stale unless another output of the run just wrote it (hits.gpkg must
+  // not take away the hits.qml of hits.tif).
+  const std::vector<std::string> written = targets();
   for (const Staged &s : staged_)
-    for (const std::string &f : s.stale) fs::remove(f, ec);
+    for (const std::string &f : s.stale)
+      if (std::none_of(written.begin(), written.end(), [&](const std::string &t) { return same_name(t, f); }))
+        fs::remove(f, ec);
 }
 
 }  // namespace bs3l::app

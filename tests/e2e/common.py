@@ -15,11 +15,11 @@ SOURCE = os.environ.get("BS3L_SOURCE_DIR", "")
 HAD_DIR = os.environ.get("BS3L_HAD_DIR", os.path.join(SOURCE, "../shared/data/had"))
 
 
-def run(*args, env=None):
+def run(*args, env=None, cwd=None):
     """Runs bs3lnet; returns (exit code, stdout, stderr)."""
     e = dict(os.environ)
     e.update(env or {})
-    p = subprocess.run([BS3LNET, *map(str, args)], capture_output=True, text=True, env=e, timeout=900)
+    p = subprocess.run([BS3LNET, *map(str, args)], capture_output=True, text=True, env=e, timeout=900, cwd=cwd)
     return p.returncode, p.stdout, p.stderr
 
 

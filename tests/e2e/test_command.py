@@ -367,6 +367,22 @@ class Rasters(unittest.TestCase):
         self.assertIn("res.hdr", se)
         self.assertFalse(os.path.exists(p("res")) or os.path.exists(p("res.img")))
 
+    def test_bare_output_names_in_the_working_folder(self):
+        # "score.tif" with no folder: every file of the run (styles, masks,
+        # vectors, an ENVI pair and its .aux.xml) lands under its name, twice
+        # with --overwrite; hits.gpkg leaves the hits.qml of hits.tif alone.
+        d = tmpdir()
+        write_cube(os.path.join(d, "in.tif"), small_cube())
+        for again in ([], ["--overwrite"]):
+            code, _, se = run("rx", "in.tif", "score.tif", "--units", "pfa", "--detections", "hits.tif",
+                              "--max-pfa", "1e-2", "--vector", "hits.gpkg", "-q", *again, cwd=d)
+            self.assertEqual(code, 0, se)
+            code, _, se = run("rx", "in.tif", "envi", "-of", "ENVI", "-q", *again, cwd=d)
+            self.assertEqual(code, 0, se)
+            self.assertEqual(sorted(os.listdir(d)), ["envi", "envi.aux.xml", "envi.hdr", "hits.gpkg", "hits.qml", "hits.tif",
+                                                     "in.tif", "score.qml", "score.tif"])
+        self.assertEqual(read(os.path.join(d, "hits.tif"))[0][5, 7], 1)
+
     def test_fusion_choice_printed_saved_and_in_metadata(self):
         d = tmpdir()
         write_cube(os.path.join(d, "in.tif"), small_cube())
