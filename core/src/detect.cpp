@@ -94,11 +94,15 @@ NetOut run_network(Model::Impl &m, const Cube &cube, const DetectOptions &o, con
   // Tiles on the scene's grid, so a window computes the very tensors the
   // whole scene does. On CUDA a tile that does not fit is halved and redone.
   auto run = [&](int tile) {
+    // Ctrl-C is honoured between tiles (o.progress: false cancels).
+    const int tiles = ((er1 - floor_to(er0, tile) + tile - 1) / tile) * ((ec1 - floor_to(ec0, tile) + tile - 1) / tile);
+    int done = 0;
     for (int r0 = floor_to(er0, tile); r0 < er1; r0 += tile) {
       const int r1 = std::min(H, r0 + tile), pr0 = std::max(0, r0 - halo), pr1 = std::min(H, r1 + halo);
       if (pr0 < at.row || pr1 > at.row + h) throw Error("the cube lacks the halo of its window (see read_region)");
       torch::Tensor strip = prepare_rows(cube, m.scaling, fill, pr0 - at.row, pr1 - at.row, dev);
       for (int c0 = floor_to(ec0, tile); c0 < ec1; c0 += tile) {
+        if (o.progress && !o.progress(double(done++) / tiles, 0)) throw Cancelled();
         const int c1 = std::min(W, c0 + tile), pc0 = std::max(0, c0 - halo), pc1 = std::min(W, c1 + halo);
         if (pc0 < at.col || pc1 > at.col + w) throw Error("the cube lacks the halo of its window (see read_region)");
         torch::Tensor x = strip.index({Slice(), Slice(), Slice(pc0 - at.col, pc1 - at.col)}).unsqueeze(0);
@@ -311,6 +315,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
         if (o.progress && !o.progress(double(done++) / (passes * windows), 0)) throw Cancelled();
         const Window w{r0, c0, std::min(step, H - r0), std::min(wc, W - c0)};
         DetectOptions po = o;
+        po.progress = nullptr;  // counted here, per window
         po.scene_rows = H, po.scene_cols = W, po.window = w;
         const auto [a0, a1] = needed(w.row, w.row + w.rows, H, step, halo, false);
         const auto [b0, b1] = needed(w.col, w.col + w.cols, W, step, halo, false);

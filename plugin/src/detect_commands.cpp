@@ -75,6 +75,7 @@ TrainOptions train_options(const Args &a) {
   print_device_notice(a, notice);
   const bool q = quiet(a), verbose = a.flag("--verbose");
   o.progress = [q, verbose, last = -1](double f, double loss) mutable {
+    test_interrupt_at("train");
     if (interrupted()) return false;
     if (verbose) {
       const int pct = int(f * 100);
@@ -248,14 +249,21 @@ void share_progress(const Args &a, TrainOptions &o, double share) {
   o.progress = [inner = o.progress, share](double f, double loss) { return inner(f * share, loss); };
 }
 
-Detection detect_on(const Model &m, const Input &in, DetectOptions d, const Args &a, double share = 0) {
-  if (!in.stream) return detect(m, in.raster.cube, d);
-  d.progress = [q = quiet(a), share](double f, double) {
+// Ctrl-C stops every detection pass; a streamed one also draws its share
+// of the progress line (in memory the pass is quick).
+DetectOptions cancellable(DetectOptions d, bool draw = false, double share = 0) {
+  d.progress = [draw, share](double f, double) {
+    test_interrupt_at("detect");
     if (interrupted()) return false;
-    if (!q) term_progress(share + (1 - share) * f);
+    if (draw) term_progress(share + (1 - share) * f);
     return true;
   };
-  return detect(m, *in.stream, d, in.window_cols);
+  return d;
+}
+
+Detection detect_on(const Model &m, const Input &in, const DetectOptions &d, const Args &a, double share = 0) {
+  if (!in.stream) return detect(m, in.raster.cube, cancellable(d));
+  return detect(m, *in.stream, cancellable(d, !quiet(a), share), in.window_cols);
 }
 
 struct Truth {
@@ -462,7 +470,7 @@ int cmd_apply(const Argv &argv) {
                 " but the input gives bands " + band_ranges(r->band_index));
   Truth truth;
   if (!window) truth = load_truth(a, in, *r);  // checked before the run; a window's after its crop
-  Detection det = window ? detect(m, piece.cube, d) : detect_on(m, input, d, a);
+  Detection det = window ? detect(m, piece.cube, cancellable(d)) : detect_on(m, input, d, a);
   if (window) {  // keep the window: scores, background and the raster they describe
     det.score = crop_planes(std::move(det.score), 1, piece.at, d.window);
     if (!det.background.empty())

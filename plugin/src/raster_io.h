@@ -155,6 +155,9 @@ std::string gdal_error_text();
 
 // True once SIGINT/SIGTERM arrived; outputs are then abandoned.
 bool interrupted();
+// Tests: BS3L_TEST_SIGINT=PHASE (read, train, detect, write) raises SIGINT
+// the first time the run reaches that phase.
+void test_interrupt_at(const char *phase);
 void install_signal_handlers();
 
 }  // namespace bs3l::app

@@ -208,8 +208,10 @@ Cube RasterReader::read(const Window &w, bool progress, ReadCounts *counts) cons
   INIT_RASTERIO_EXTRA_ARG(extra);
   extra.pfnProgress = progress_cb;
   extra.pProgressData = &quiet;
+  test_interrupt_at("read");
   if (impl_->d->RasterIO(GF_Read, w.col, w.row, w.cols, w.rows, c.data.data(), w.cols, w.rows, GDT_Float32,
-                         int(list.size()), list.data(), 0, 0, 0, &extra) != CE_None)
+                         int(list.size()), list.data(), 0, 0, 0, &extra) != CE_None ||
+      interrupted())  // a small read may not call progress_cb
     throw Error(interrupted() ? std::string("interrupted") : "cannot read the input" + gdal_error_text());
   mark_nodata(c, w, counts);
   if (!impl_->mask.empty())

@@ -90,6 +90,7 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
     co.SetNameValue("INTERLEAVE", ext.substr(1).c_str());
   bool quiet = o.quiet;
   CPLErrorReset();
+  test_interrupt_at("write");
   GDALDataset *outp = drv->CreateCopy(out.temp().c_str(), m.get(), FALSE, co.List(), progress_cb, &quiet);
   bool ok = outp != nullptr;
   if (outp) {

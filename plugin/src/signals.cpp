@@ -2,6 +2,8 @@
 // any output is committed.
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 
 #include "gdal_open.h"
 #include "terminal.h"
@@ -15,6 +17,12 @@ extern "C" void on_signal(int) { g_interrupted = true; }
 }  // namespace
 
 bool interrupted() { return g_interrupted; }
+
+void test_interrupt_at(const char *phase) {
+  static const char *want = std::getenv("BS3L_TEST_SIGINT");
+  static bool raised = false;
+  if (want && !raised && std::strcmp(want, phase) == 0) raised = true, std::raise(SIGINT);
+}
 
 void install_signal_handlers() {
   std::signal(SIGINT, on_signal);

@@ -29,7 +29,8 @@ def small_cube(seed=0, bands=6, rows=24, cols=30):
 
 
 def md5(path):
-    return hashlib.md5(open(path, "rb").read()).hexdigest()
+    with open(path, "rb") as f:
+        return hashlib.md5(f.read()).hexdigest()
 
 
 class Evaluate(unittest.TestCase):
@@ -704,6 +705,36 @@ class Rasters(unittest.TestCase):
         self.assertEqual(proc.returncode, 130, se)
         self.assertIn("interrupted", se)
         self.assertEqual(sorted(os.listdir(d)), ["in.tif"])
+
+    def test_ctrl_c_in_every_phase_in_memory_and_streamed(self):
+        # SIGINT raised as the run reaches each phase (BS3L_TEST_SIGINT), with
+        # every output asked for: exit 130, nothing new, every previous file
+        # byte-identical; train and apply the same.
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube())
+        outs = ["--save-model", p("m.pt"), "--detections", p("det.tif"), "--vector", p("hits.gpkg")]
+        for mode in ([], ["--stream"]):
+            args = ["detect", p("in.tif"), p("s.tif"), *FAST, *outs, *mode, "--overwrite"]
+            if not mode:  # these two need the scene in memory
+                args += ["--background", p("bg.tif"), "--quicklook", p("look.png")]
+            self.assertEqual(run(*args)[0], 0)
+            before = {f: md5(p(f)) for f in os.listdir(d)}
+            for phase in ("read", "train", "detect", "write"):
+                code, _, se = run(*args, "--seed", "9", env={"BS3L_TEST_SIGINT": phase})
+                self.assertEqual(code, 130, (mode, phase, se))
+                self.assertIn("interrupted; no output written", se)
+                self.assertEqual({f: md5(p(f)) for f in os.listdir(d)}, before, (mode, phase))
+            for phase in ("read", "train", "detect"):
+                code, _, se = run("train", p("in.tif"), p("m.pt"), *FAST, *mode, "--overwrite", "--seed", "9",
+                                  env={"BS3L_TEST_SIGINT": phase})
+                self.assertEqual(code, 130, ("train", mode, phase, se))
+                self.assertEqual({f: md5(p(f)) for f in os.listdir(d)}, before, ("train", mode, phase))
+            for phase in ("read", "detect", "write"):
+                code, _, se = run("apply", p("m.pt"), p("in.tif"), p("s.tif"), "-q", *mode, "--overwrite",
+                                  env={"BS3L_TEST_SIGINT": phase})
+                self.assertEqual(code, 130, ("apply", mode, phase, se))
+                self.assertEqual({f: md5(p(f)) for f in os.listdir(d)}, before, ("apply", mode, phase))
 
     def test_envi_bad_bands_dropped_and_band_list(self):
         code, so, _ = run("info", os.path.join(SAMPLE, "scene.img"))

@@ -121,7 +121,8 @@ struct DetectOptions {
   // halo, same reference), the rest of the cube is NaN.
   int scene_rows = 0, scene_cols = 0;
   Window cube_at, window;
-  // Streamed detection: the fraction of its passes done (loss 0); false cancels.
+  // The fraction done (loss 0): per tile in memory, per window streamed;
+  // false cancels (detect() then throws Cancelled).
   Progress progress;
 };
 
