@@ -1,6 +1,7 @@
 // Training, detection, RX and model files through the public interface.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -359,6 +360,29 @@ struct CountingReader : CubeReader {
 // Streamed training and detection read windows only, and give the scores
 // of the in-memory path, bit for bit: refitted and against a saved reference,
 // with nodata, for every score.
+// Ctrl-C reaches an in-memory pass through progress, once per tile; a
+// streamed pass counts its windows only (no per-tile count restarting at 0).
+TEST(Detect, ProgressPerTileInMemoryAndCancels) {
+  Cube c = synthetic(6, 37, 45);
+  Model m = train(c, quick(5));
+  DetectOptions o;
+  o.tile = 13;
+  std::vector<double> seen;
+  o.progress = [&](double f, double) { return seen.push_back(f), true; };
+  detect(m, c, o);
+  ASSERT_EQ(seen.size(), 12u);  // 3 x 4 tiles of 13 pixels
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_DOUBLE_EQ(seen[i], double(i) / 12);
+  o.progress = [](double f, double) { return f < 0.5; };
+  EXPECT_THROW(detect(m, c, o), Cancelled);
+  seen.clear();
+  o.progress = [&](double f, double) { return seen.push_back(f), true; };
+  const CountingReader reader(c);
+  detect(m, reader, o, 13);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_DOUBLE_EQ(seen.back(), 1.0);
+}
+
 TEST(Stream, SameScoresAsInMemoryFromWindowsOnly) {
   Cube c = synthetic(6, 70, 47);  // more rows than a statistics strip
   c.valid.assign(c.pixels(), 1);
