@@ -6,11 +6,16 @@ bench/results/quality_screening.md.
 
   /usr/bin/python3 bench/fusion_candidates.py DIR
 """
-import sys, os
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import os
+import sys
+
 import numpy as np
-from fusion_screen import components, tail_fit, pfa, figures, kurtosis, rule_weight
-from quality import ALL_SCENES, FAMILIES
+from scipy import ndimage as ndi
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fusion_screen import components, tail_fit, pfa, figures, kurtosis, rule_weight  # noqa: E402
+from quality import ALL_SCENES  # noqa: E402
+
 d = sys.argv[1]
 C = {}
 for s in ALL_SCENES:
@@ -18,8 +23,7 @@ for s in ALL_SCENES:
         continue
     c = components(d, s, "1")
     c["k"] = kurtosis(c["rx"])
-    for name, key, power in (("pS", "scaled", False), ("pE", "e", False), ("pR", "rxp", True), ("pA", "rx", True),
-                             ("pQ", "rxres", True)):
+    for name, key, power in (("pS", "scaled", False), ("pR", "rxp", True), ("pA", "rx", True), ("pQ", "rxres", True)):
         c[name] = np.maximum(pfa(tail_fit(c[key], power), c[key]), 1e-300)
     C[s] = c
 L = lambda p: -np.log10(p)
@@ -65,17 +69,11 @@ def variants(c):
     out["mean5"] = (e + ndi.uniform_filter(e, 5, mode="nearest")).ravel()
     return out
 rows = {}
-from scipy import ndimage as ndi
-from fusion_screen import nb3
-for s in ALL_SCENES:
-    if not os.path.exists(os.path.join(d, s[:-4] + "_1_bg.tif")):
-        continue
-    c = components(d, s, "1")
-    pR = pfa(tail_fit(c["rxp"], True), c["rxp"])
+for s, c in C.items():
     V = variants(c)
     r = {}
     for k, v in V.items():
-        r[k] = figures(c["truth"], L(pfa(tail_fit(v, False), v) + 0.2 * pR))
+        r[k] = figures(c["truth"], L(pfa(tail_fit(v, False), v) + 0.2 * c["pR"]))
     rows[s] = r
     print("%-22s" % s[:22] + "".join("  %s %.4f/%.3f" % (k, *r[k][:2]) for k in r), flush=True)
 ks = list(next(iter(rows.values())))
