@@ -5,27 +5,28 @@
 #include <string>
 #include <vector>
 
-#include "args.h"
+#include "jobs.h"
 #include "raster_io.h"
 
 namespace bs3l::app {
 
-// Checks --max-pfa / --threshold / --top-percent (one of them; --max-pfa
-// only on scores in pfa units) before any work.
-void check_threshold_options(const Args &a, bool pfa);
+// --max-pfa needs scores in pfa units; `raw_why` says why these are raw.
+void check_threshold_units(const Threshold &t, bool pfa, const std::string &raw_why);
 
-// Detected pixels: score >= --threshold, >= -log10(--max-pfa), or the top
-// --top-percent (default 1) of the valid scores; `thr` gets the threshold.
-std::vector<uint8_t> detection_mask(const Args &a, const std::vector<float> &score, double &thr);
+// Detected pixels: score >= the threshold value, >= -log10(max pfa), or the
+// top percent of the valid scores; `thr` gets the threshold.
+std::vector<uint8_t> detection_mask(const Threshold &t, const std::vector<float> &score, double &thr);
 
-// Before any work: every output of the run (`outs` rasters, plus --vector and
-// --quicklook in their fixed formats) can be written, none given twice.
-void check_output_set(const Args &a, const WriteOptions &w, const std::vector<std::string> &outs,
-                      const std::vector<std::string> &inputs);
+// Before any work: every output of the run (rasters in -of's format,
+// --vector and --quicklook in theirs) can be written, none given twice.
+void check_output_set(const Outputs &o, const std::vector<std::string> &inputs);
 
-// --detections (Byte 0/1, 255 = nodata) and --vector of `score`, placed as
-// `in`; returns how many pixels were detected, `thr` the threshold used.
-size_t write_detections(const Args &a, const WriteOptions &w, const Raster &in, const std::vector<float> &score,
-                        double *thr = nullptr);
+// --detections (Byte 0/1, 255 = nodata) and --vector of `score`, placed as `in`.
+struct Detected {
+  size_t pixels = 0;
+  int polygons = 0;
+  double threshold = 0;
+};
+Detected write_detections(const Outputs &o, const Raster &in, const std::vector<float> &score);
 
 }  // namespace bs3l::app

@@ -11,11 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "args.h"
 #include "bs3l/metrics.h"
-#include "commands.h"
 #include "detections.h"
-#include "options.h"
+#include "jobs.h"
 #include "output_file.h"
 #include "raster_io.h"
 
@@ -116,29 +114,28 @@ void write_svg(const std::string &path, const std::string &shown, const RocRepor
 // The false-alarm rates analysts threshold at.
 const std::pair<const char *, double> kRates[] = {{"1e-3", 1e-3}, {"1e-2", 1e-2}, {"1e-1", 1e-1}};
 
-int cmd_evaluate(const Argv &argv) {
-  Args a("evaluate", argv, spec_of("evaluate"));
+int evaluate_run(const EvaluateJob &job) {
   // Both files by the rule of every output, refused early if they exist.
   std::unique_ptr<PendingOutput> roc, plot;
-  for (auto [name, out] : {std::pair{"--roc", &roc}, std::pair{"--plot", &plot}}) {
-    if (!a.has(name)) continue;
-    check_output_path(a.get(name), a.flag("--overwrite"), a.positional());
-    *out = std::make_unique<PendingOutput>(a.get(name), a.flag("--overwrite"));
+  for (auto [path, out] : {std::pair{&job.roc, &roc}, std::pair{&job.plot, &plot}}) {
+    if (path->empty()) continue;
+    check_output_path(*path, job.overwrite, {job.scores, job.truth});
+    *out = std::make_unique<PendingOutput>(*path, job.overwrite);
   }
   int sr = 0, sc = 0, tr = 0, tc = 0;
-  std::vector<float> s = read_single_band(a.positional()[0], sr, sc);
-  std::vector<float> t = read_single_band(a.positional()[1], tr, tc);
+  std::vector<float> s = read_single_band(job.scores, sr, sc);
+  std::vector<float> t = read_single_band(job.truth, tr, tc);
   if (sr != tr || sc != tc)
     throw Error("scores are " + std::to_string(sc) + "x" + std::to_string(sr) + " but the truth is " +
                 std::to_string(tc) + "x" + std::to_string(tr));
   const std::vector<int8_t> labels = truth_labels(t);
-  const bool pfa = in_pfa_units(a.positional()[0]);
-  check_threshold_options(a, pfa);
+  const bool pfa = in_pfa_units(job.scores);
+  check_threshold_units(job.threshold, pfa, "scores in pfa units (these are raw; use --threshold)");
   const RocReport r = roc_report(s, labels);
   const std::vector<CalPoint> cal = pfa ? calibration(s, labels) : std::vector<CalPoint>{};
   const double ap = average_precision(s, labels);
   double thr = 0;
-  const ObjectCounts objects = object_counts(detection_mask(a, s, thr), labels, sr, sc);
+  const ObjectCounts objects = object_counts(detection_mask(job.threshold, s, thr), labels, sr, sc);
   std::vector<std::pair<std::string, double>> pd;
   for (const auto &[name, far] : kRates) pd.push_back({name, detection_rate_at(s, labels, far)});
   char line[200];
@@ -149,9 +146,9 @@ int cmd_evaluate(const Argv &argv) {
   std::snprintf(line, sizeof line, "at score %g: %d of %d objects hit, %d false objects", thr, objects.hit,
                 objects.truth_objects, objects.false_objects);
   notes.push_back(line);
-  if (roc) write_roc_csv(roc->temp(), a.get("--roc"), r), roc->commit();
-  if (plot) write_svg(plot->temp(), a.get("--plot"), r, cal, notes), plot->commit();
-  if (a.flag("--json")) {
+  if (roc) write_roc_csv(roc->temp(), job.roc, r), roc->commit();
+  if (plot) write_svg(plot->temp(), job.plot, r, cal, notes), plot->commit();
+  if (job.json) {
     nlohmann::ordered_json j = {{"auc_df", r.auc_df}, {"auc_dtau", r.auc_dtau}, {"auc_ftau", r.auc_ftau},
                                 {"td", r.td()},       {"bs", r.bs()},           {"snpr", r.snpr()},
                                 {"odp", r.odp()},     {"oa", r.oa()},           {"pr_auc", ap},
@@ -185,20 +182,15 @@ int cmd_evaluate(const Argv &argv) {
   return 0;
 }
 
-int cmd_info(const Argv &argv) {
-  Args a("info", argv, spec_of("info"));
-  ReadOptions ro;
-  ro.bands = a.get("-b");
-  ro.keep_bad_bands = a.flag("--keep-bad-bands");
-  ro.open_options = a.all("-oo");
-  ro.nodata = a.get("--nodata");
+int info_run(const InfoJob &job) {
+  ReadOptions ro = job.read;
   ro.quiet = true;
   // Strips of rows, so that a flight line of any length is counted in
   // bounded memory (4 MB of cube plus as much of GDAL's cache; the
   // process itself, LibTorch loaded, takes about 170 MB).
   const size_t kStrip = size_t(4) << 20;
   GDALSetCacheMax64(GIntBig(kStrip));
-  RasterReader reader(a.positional()[0], ro);
+  RasterReader reader(job.input, ro);
   const Raster &r = reader.info();
   const size_t row_bytes = size_t(4) * r.cube.bands * r.scene_cols;
   const int strip = int(std::max<size_t>(1, std::min<size_t>(r.scene_rows, kStrip / row_bytes)));
@@ -222,7 +214,7 @@ int cmd_info(const Argv &argv) {
   std::printf("\n");
   const std::string bad = band_ranges(r.bad_bands);
   std::printf("Bad bands:  %s%s\n", bad.empty() ? "none marked" : bad.c_str(),
-              bad.empty() ? "" : (a.flag("--keep-bad-bands") ? " (kept: --keep-bad-bands)" : " (dropped; --keep-bad-bands keeps them)"));
+              bad.empty() ? "" : (ro.keep_bad_bands ? " (kept: --keep-bad-bands)" : " (dropped; --keep-bad-bands keeps them)"));
   if (!r.wavelengths.empty())
     std::printf("Wavelength: %g to %g %s\n", r.wavelengths.front(), r.wavelengths.back(), r.wavelength_units.c_str());
   else

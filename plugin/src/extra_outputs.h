@@ -10,10 +10,10 @@ namespace bs3l::app {
 
 // True-colour composite of the input (bands nearest 640/550/460 nm when the
 // wavelengths are known) beside the colour-mapped score map, as one PNG.
-// Without wavelengths, a false-colour composite of three spread bands (said
-// unless `quiet`).
-void write_quicklook(const std::string &path, const Raster &in, const std::vector<float> &score, bool overwrite,
-                     bool quiet = false);
+// Without wavelengths, a false-colour composite of three spread bands: the
+// returned note says which ("" otherwise).
+std::string write_quicklook(const std::string &path, const Raster &in, const std::vector<float> &score,
+                            bool overwrite);
 
 // Polygons of 8-connected detected pixels (`detected` 1/0 per pixel) with
 // pixel count, area in square metres, peak and mean score, centroid in the

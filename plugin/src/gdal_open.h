@@ -30,8 +30,4 @@ DatasetPtr open_cube(const std::string &path, std::string &resolved, const std::
 // The georeferencing of a dataset (transform, CRS, GCPs, RPC, GEOLOCATION).
 Georef georef_of(GDALDataset &d);
 
-// GDALProgressFunc: the terminal bar unless *(bool *)quiet; stops the
-// operation once SIGINT/SIGTERM arrived (signals.cpp).
-int progress_cb(double f, const char *, void *quiet);
-
 }  // namespace bs3l::app

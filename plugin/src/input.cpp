@@ -27,14 +27,14 @@ size_t parse_size(const std::string &text) {
   return size_t(v * mul);
 }
 
-Input open_input(const Args &a, const std::string &path, const ReadOptions &options, int copies, int tile, int halo,
-                 bool whole) {
+Input open_input(const std::string &path, const ReadOptions &options, const RunOptions &run, int copies, int tile,
+                 int halo, bool whole) {
   const bool quiet = options.quiet;
   // Default: half of what is free, at most 4 GB (streaming costs little: a
   // streamed apply measured as fast as the in-memory one).
-  const size_t budget = a.has("--max-memory") ? parse_size(a.get("--max-memory"))
-                       : whole                 ? available_memory_bytes()
-                                               : std::min(available_memory_bytes() / 2, size_t(4) << 30);
+  const size_t budget = run.max_memory ? run.max_memory
+                       : whole          ? available_memory_bytes()
+                                        : std::min(available_memory_bytes() / 2, size_t(4) << 30);
   // GDAL's block cache is part of the budget (its default is 5% of RAM).
   GDALSetCacheMax64(GIntBig(std::min<size_t>(budget / 8, size_t(256) << 20)));
   Input in;
@@ -46,9 +46,8 @@ Input open_input(const Args &a, const std::string &path, const ReadOptions &opti
   // (B floats at up to 2^18 pixels) of a refitted run.
   const size_t n = size_t(H) * W, cube = size_t(4) * B * n;
   size_t per_pixel = 32 * n;
-  if (!a.flag("--stream") && copies * cube + per_pixel <= budget) {
-    in.raster.cube = reader->read({0, 0, H, W}, true, &in.raster.counts);
-    report_nodata(in.raster, quiet);
+  if (!run.stream && copies * cube + per_pixel <= budget) {
+    in.pending = std::move(reader);
     return in;
   }
   per_pixel += size_t(4) * B * std::min<size_t>(n, size_t(1) << 18);
@@ -70,6 +69,12 @@ Input open_input(const Args &a, const std::string &path, const ReadOptions &opti
                 in.window_cols, std::min(H, tile), size_t(copies * cube + per_pixel) >> 20, budget >> 20);
   in.stream = std::move(reader);
   return in;
+}
+
+void read_whole(Input &in) {
+  if (!in.pending) return;
+  in.raster.cube = in.pending->read({0, 0, in.pending->rows(), in.pending->cols()}, true, &in.raster.counts);
+  in.pending.reset();
 }
 
 void report_nodata(const Raster &r, bool quiet) {

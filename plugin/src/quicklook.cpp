@@ -57,8 +57,9 @@ std::array<uint8_t, 3> ramp(uint8_t v) {
 
 }  // namespace
 
-void write_quicklook(const std::string &path, const Raster &in, const std::vector<float> &score, bool overwrite,
-                     bool quiet) {
+std::string write_quicklook(const std::string &path, const Raster &in, const std::vector<float> &score,
+                            bool overwrite) {
+  std::string note;
   const int rows = in.cube.rows, cols = in.cube.cols, bands = in.cube.bands;
   const size_t n = in.cube.pixels();
   int rgb[3];
@@ -66,9 +67,9 @@ void write_quicklook(const std::string &path, const Raster &in, const std::vecto
     rgb[0] = nearest_band(in, 640), rgb[1] = nearest_band(in, 550), rgb[2] = nearest_band(in, 460);
   } else {  // no wavelengths: spread over the band range, long to short
     rgb[0] = bands * 3 / 4, rgb[1] = bands / 2, rgb[2] = bands / 4;
-    if (!quiet)
-      std::printf("Quicklook: the input names no wavelengths; false-colour composite of bands %d, %d, %d\n",
-                  in.band_index[size_t(rgb[0])], in.band_index[size_t(rgb[1])], in.band_index[size_t(rgb[2])]);
+    note = "Quicklook: the input names no wavelengths; false-colour composite of bands " +
+           std::to_string(in.band_index[size_t(rgb[0])]) + ", " + std::to_string(in.band_index[size_t(rgb[1])]) +
+           ", " + std::to_string(in.band_index[size_t(rgb[2])]);
   }
   std::vector<bool> ok(n, true);
   std::vector<std::vector<uint8_t>> colour;
@@ -105,6 +106,7 @@ void write_quicklook(const std::string &path, const Raster &in, const std::vecto
   std::error_code ec;
   std::filesystem::remove(pending.temp() + ".aux.xml", ec);  // PNG's PAM copy of nothing useful
   pending.commit();
+  return note;
 }
 
 }  // namespace bs3l::app

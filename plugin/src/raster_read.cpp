@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gdal_open.h"
+#include "progress.h"
 #include "terminal.h"
 
 namespace bs3l::app {
@@ -200,19 +201,19 @@ Cube RasterReader::read(const Window &w, bool progress, ReadCounts *counts) cons
     throw Error("the window lies outside the raster");
   Cube c(r.cube.bands, w.rows, w.cols);
   c.valid.assign(c.pixels(), 1);
-  bool quiet = impl_->quiet || !progress;
   // All bands in one request: pixel-interleaved files are then read once,
   // not once per band (a window of a 200-band tiled GeoTIFF: 200x faster).
   std::vector<int> list(r.band_index.begin(), r.band_index.end());
   GDALRasterIOExtraArg extra;
   INIT_RASTERIO_EXTRA_ARG(extra);
-  extra.pfnProgress = progress_cb;
-  extra.pProgressData = &quiet;
-  test_interrupt_at("read");
+  extra.pfnProgress = RunProgress::gdal;  // a window of a streamed run only checks for Ctrl-C
+  extra.pProgressData = progress ? RunProgress::active() : nullptr;
   if (impl_->d->RasterIO(GF_Read, w.col, w.row, w.cols, w.rows, c.data.data(), w.cols, w.rows, GDT_Float32,
                          int(list.size()), list.data(), 0, 0, 0, &extra) != CE_None ||
-      interrupted())  // a small read may not call progress_cb
-    throw Error(interrupted() ? std::string("interrupted") : "cannot read the input" + gdal_error_text());
+      RunProgress::cancelled()) {  // a small read may not call the progress function
+    if (RunProgress::cancelled()) throw Cancelled();
+    throw Error("cannot read the input" + gdal_error_text());
+  }
   mark_nodata(c, w, counts);
   if (!impl_->mask.empty())
     for (int y = 0; y < w.rows; ++y)

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gdal_open.h"
+#include "progress.h"
 #include "output_file.h"
 
 namespace fs = std::filesystem;
@@ -88,10 +89,9 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
   if (EQUAL(drv->GetDescription(), "ENVI") && !co.FetchNameValue("INTERLEAVE") &&
       (EQUAL(ext.c_str(), ".bil") || EQUAL(ext.c_str(), ".bip")))
     co.SetNameValue("INTERLEAVE", ext.substr(1).c_str());
-  bool quiet = o.quiet;
   CPLErrorReset();
-  test_interrupt_at("write");
-  GDALDataset *outp = drv->CreateCopy(out.temp().c_str(), m.get(), FALSE, co.List(), progress_cb, &quiet);
+  GDALDataset *outp =
+      drv->CreateCopy(out.temp().c_str(), m.get(), FALSE, co.List(), RunProgress::gdal, RunProgress::active());
   bool ok = outp != nullptr;
   if (outp) {
     // CreateCopy leaves the GEOLOCATION domain behind; it then goes to the
@@ -103,10 +103,10 @@ void write_raster(const std::string &path, const WriteOptions &o, int rows, int 
     GDALClose(outp);
     ok = CPLGetLastErrorType() < CE_Failure;
   }
-  if (!ok || interrupted()) {
-    const std::string why = interrupted() ? std::string(": interrupted") : gdal_error_text();
+  if (!ok || RunProgress::cancelled()) {
+    const std::string why = gdal_error_text();
     drv->Delete(out.temp().c_str());
-    if (interrupted()) throw Error("interrupted");
+    if (RunProgress::cancelled()) throw Cancelled();
     throw Error("cannot write '" + path + "'" + why);
   }
   if (!style.empty()) {  // NAME.qml: QGIS styles the layer with it when it opens NAME.tif

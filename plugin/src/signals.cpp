@@ -5,8 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "gdal_open.h"
-#include "terminal.h"
+#include "raster_io.h"
 
 namespace bs3l::app {
 namespace {
@@ -27,12 +26,6 @@ void test_interrupt_at(const char *phase) {
 void install_signal_handlers() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-}
-
-int progress_cb(double f, const char *, void *quiet) {
-  if (g_interrupted) return FALSE;
-  if (!*static_cast<bool *>(quiet)) term_progress(f);
-  return TRUE;
 }
 
 }  // namespace bs3l::app

@@ -12,10 +12,8 @@
 #include <memory>
 #include <random>
 
-#include "args.h"
 #include "bs3l/synthetic.h"
-#include "commands.h"
-#include "options.h"
+#include "jobs.h"
 #include "raster_io.h"
 
 namespace fs = std::filesystem;
@@ -118,10 +116,9 @@ void write_mat(const fs::path &path, const SyntheticScene &s, const std::string 
 
 }  // namespace
 
-int cmd_synth(const Argv &argv) {
-  Args a("synth", argv, spec_of("synth"));
-  const fs::path dir = a.positional()[0];
-  const int size = a.get_int("--size"), bands = a.get_int("--bands"), seed = a.get_int("--seed");
+int synth_run(const SynthJob &job) {
+  const fs::path dir = job.folder;
+  const int size = job.size, bands = job.bands, seed = job.seed;
   if (size < 40 || size > 4000) throw Error("--size must be 40 to 4000");
   if (bands < 10 || bands > 1000) throw Error("--bands must be 10 to 1000");
   std::error_code ec;
@@ -129,7 +126,7 @@ int cmd_synth(const Argv &argv) {
   if (!fs::is_directory(dir)) throw Error("cannot create folder '" + dir.string() + "'");
   const char *names[] = {"scene.tif", "scene.img", "scene.hdr", "scene.mat", "scene_truth.tif"};
   for (const char *f : names)
-    if (fs::exists(dir / f) && !a.flag("--overwrite"))
+    if (fs::exists(dir / f) && !job.overwrite)
       throw Error("'" + (dir / f).string() + "' exists; use --overwrite to replace it");
   for (const char *f : names) fs::remove(dir / f, ec);
   const SyntheticScene s = make_scene(size, bands, uint64_t(seed));
@@ -146,7 +143,7 @@ int cmd_synth(const Argv &argv) {
   write_gdal("GTiff", dir / "scene_truth.tif", s, wkt, true);
   write_mat(dir / "scene.mat", s, wkt);
   CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", nullptr);
-  if (!a.flag("-q") && !a.flag("--quiet"))
+  if (!job.quiet)
     std::printf("Wrote %dx%d pixels, %d bands, %d anomaly pixels to %s\n", size, size, bands,
                 int(std::count(s.truth.begin(), s.truth.end(), 1)), dir.c_str());
   return 0;

@@ -3,6 +3,7 @@ with gdal tools, and one clear error with exit code 1 for each bad input."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -705,6 +706,26 @@ class Rasters(unittest.TestCase):
         self.assertEqual(proc.returncode, 130, se)
         self.assertIn("interrupted", se)
         self.assertEqual(sorted(os.listdir(d)), ["in.tif"])
+
+    def test_one_progress_bar_across_the_phases(self):
+        # read, train, detect and write share one 0-100 bar (what QGIS shows):
+        # stdout holds it once, whole, on a line of its own.
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube())
+        bar = "0...10...20...30...40...50...60...70...80...90...100 - done."
+        fast = ["--steps", "20", "--features", "16"]
+        self.assertEqual(run("train", p("in.tif"), p("m.pt"), *FAST)[0], 0)
+        for mode in ([], ["--stream"]):
+            for args in (["detect", p("in.tif"), p("s.tif"), *fast, "--save-model", p("m2.pt"), "--detections",
+                          p("d.tif"), "--vector", p("v.gpkg")],
+                         ["train", p("in.tif"), p("m3.pt"), *fast],
+                         ["apply", p("m.pt"), p("in.tif"), p("a.tif"), "--detections", p("ad.tif")],
+                         ["rx", p("in.tif"), p("r.tif")]):
+                code, so, se = run(*args, *mode, "--overwrite")
+                self.assertEqual(code, 0, se)
+                progress = [l for l in so.splitlines() if re.match(r"^[\d.]+( - done\.)?$", l)]
+                self.assertEqual(progress, [bar], (args[0], mode, so))
 
     def test_ctrl_c_in_every_phase_in_memory_and_streamed(self):
         # SIGINT raised as the run reaches each phase (BS3L_TEST_SIGINT), with

@@ -176,9 +176,16 @@ class Styles(unittest.TestCase):
     def test_processing_outputs(self):
         d = scratch("bs3l_styles_p_")
         score, hits = os.path.join(d, "score.tif"), os.path.join(d, "hits.tif")
+        feedback = QgsProcessingFeedback()
+        seen = []
+        feedback.progressChanged.connect(seen.append)
         processing.run("bs3lnet:detect", {"INPUT": os.path.join(SAMPLE, "scene.tif"), "OUTPUT": score, "STEPS": 30,
-                                          "FEATURES": 16, "MAX_PFA": 0.01, "DETECTIONS": hits})
+                                          "FEATURES": 16, "MAX_PFA": 0.01, "DETECTIONS": hits}, feedback=feedback)
         self.check(score, hits)
+        # one bar across read, train, detect and write: rising, ending at 100
+        self.assertEqual(seen, sorted(seen))
+        self.assertEqual(seen[-1], 100)
+        self.assertGreaterEqual(len(set(seen)), 5, seen)
         # what the provider does when QGIS loads the output: the written style, not a 2-98% stretch
         layer = QgsRasterLayer(score, "s", "gdal", QgsRasterLayer.LayerOptions(loadDefaultStyle=False))
         self.assertEqual(layer.renderer().type(), "singlebandgray")
