@@ -102,6 +102,7 @@ const ModelConfig &Model::config() const { return impl_->config; }
 const Scaling &Model::scaling() const { return impl_->scaling; }
 std::string Model::device() const { return impl_->device.str(); }
 double Model::final_loss() const { return impl_->final_loss; }
+int64_t Model::graph_steps() const { return impl_->graph_steps; }
 void Model::set_tag(const std::string &key, const std::string &value) {
   if (key.find_first_of("=\n") != std::string::npos || value.find('\n') != std::string::npos)
     throw Error("model tags may not contain '=' in keys or newlines");

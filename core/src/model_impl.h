@@ -15,6 +15,7 @@ struct Model::Impl {
   BS3LNet net{nullptr};
   torch::Device device{torch::kCPU};
   double final_loss = 0;
+  int64_t graph_steps = 0;
   std::map<std::string, std::string> tags;
   ScoreReference reference;
   std::vector<float> fill;  // the training scene's valid band means, scaled: nodata's stand-in

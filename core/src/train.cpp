@@ -23,7 +23,9 @@ MultiAdam make_adam(BS3LNet &net, const TrainOptions &o, double lr, bool captura
   return MultiAdam(net->parameters(), lr, o.beta1, o.beta2, o.weight_decay, 1e-8, capturable);
 }
 
-double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &valid, const TrainOptions &o) {
+// `replayed` counts the steps run as a CUDA graph.
+double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor &valid, const TrainOptions &o,
+                      int64_t &replayed) {
   if (o.epochs < 1 || o.batch_size < 1) throw Error("epochs and batch size must be at least 1");
   PatchSampler sampler(x, {o.patch, o.ratio, o.window, o.fixed_masks});
   // On CUDA each full batch replays one captured step (autocast's cast cache
@@ -65,6 +67,7 @@ double train_faithful(BS3LNet &net, const torch::Tensor &x, const torch::Tensor 
       if (graph && batch.size(0) == o.batch_size) {
         centres.copy_(batch);
         graph->run();
+        ++replayed;
       } else {
         step(batch);  // the epoch's last, smaller batch
       }
@@ -199,7 +202,7 @@ Model train(const SceneReader &scene, const TrainOptions &o) {
   } else {
     const Cube cube = scene.read({0, 0, H, W});
     torch::Tensor x = prepare_rows(cube, m.scaling, m.fill, 0, cube.rows, m.device);
-    m.final_loss = train_faithful(m.net, x, valid_mask(cube, m.device), o);
+    m.final_loss = train_faithful(m.net, x, valid_mask(cube, m.device), o, m.graph_steps);
   }
   m.net->eval();
   release_freed_memory();  // detection may follow; let its memory guard see it

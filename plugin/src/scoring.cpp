@@ -74,12 +74,15 @@ int output_count(const Outputs &o) {
   return n;
 }
 
-// The bar done, then what the run found and wrote.
-void finish(RunProgress &p, const RunOptions &run, const Raster &r, const Notes &notes) {
+// The bar done, then what the run found and wrote; the AUC line even under
+// -q (scripts read it), but not with --json (it is in the result).
+void finish(RunProgress &p, const RunOptions &run, const Raster &r, const Notes &notes, const std::string &auc = "") {
   p.done();
-  if (run.quiet) return;
-  report_nodata(r, false);
-  for (const std::string &n : notes) std::printf("%s\n", n.c_str());
+  if (!run.quiet) {
+    report_nodata(r, false);
+    for (const std::string &n : notes) std::printf("%s\n", n.c_str());
+  }
+  if (!auc.empty() && !run.json) std::printf("%s\n", auc.c_str());
 }
 
 // The input whole, or streamed when the in-memory run would pass the
@@ -165,13 +168,14 @@ Truth load_truth(const std::string &given, const std::string &input, const Raste
   return t;
 }
 
-void report_auc(const RunOptions &run, const Truth &t, const std::vector<float> &score, Notes &notes) {
-  if (t.path.empty()) return;
+// "AUC 0.9876 (against TRUTH)", and into the --json result; "" without a truth.
+std::string auc_line(const Truth &t, const std::vector<float> &score) {
+  if (t.path.empty()) return "";
   const double auc = roc_auc(score, t.labels);
-  if (run.json) run_result()["auc"] = auc, run_result()["truth"] = t.path;
+  run_result()["auc"] = auc, run_result()["truth"] = t.path;
   char line[64];
   std::snprintf(line, sizeof line, "AUC %.4f", auc);
-  notes.push_back(std::string(line) + " (against " + t.path + ")");
+  return std::string(line) + " (against " + t.path + ")";
 }
 
 // The model file, by the same rule as every output.
@@ -282,8 +286,7 @@ int detect_run(const DetectJob &job, GDALProgressFunc progress, void *data) {
   w.next();
   write_scores(job.out, r, s, "bs3lnet", describe(o) + " " + describe(job.detect), notes);
   write_extras(job.out, r, det, s, w, notes);
-  report_auc(run, truth, s.value, notes);
-  finish(p, run, r, notes);
+  finish(p, run, r, notes, auc_line(truth, s.value));
   return 0;
 }
 
@@ -385,8 +388,7 @@ int apply_run(const ApplyJob &job, GDALProgressFunc progress, void *data) {
                    (d.refit ? "scene" : "model") + (window ? " srcwin=" + job.srcwin : ""),
                notes);
   write_extras(job.out, *r, det, s, w, notes);
-  report_auc(run, truth, s.value, notes);
-  finish(p, run, *r, notes);
+  finish(p, run, *r, notes, auc_line(truth, s.value));
   return 0;
 }
 
@@ -421,8 +423,7 @@ int rx_run(const RxJob &job, GDALProgressFunc progress, void *data) {
   w.next();
   write_scores(job.out, r, s, local ? "local RX" : "global RX", params, notes);
   write_thresholded(job.out, r, s, w, notes);
-  report_auc(run, truth, s.value, notes);
-  finish(p, run, r, notes);
+  finish(p, run, r, notes, auc_line(truth, s.value));
   return 0;
 }
 

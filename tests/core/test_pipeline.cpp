@@ -169,7 +169,9 @@ TEST(Train, FaithfulLossDecreasesAndCancels) {
   o.lr = 1e-3;
   std::vector<double> losses;
   o.progress = [&](double, double l) { losses.push_back(l); return true; };
-  train(c, o);
+  const Model m = train(c, o);
+  // op by op on the CPU; on CUDA (BS3L_TEST_DEVICE) every full batch replays the graph
+  EXPECT_EQ(m.graph_steps(), replays_cuda_graph(o, on_cuda()) ? 6 * 4 : 0);
   ASSERT_EQ(losses.size(), 6u * 4u);  // 400 pixels, batch 100
   EXPECT_LT(losses.back(), losses.front());
   o.progress = [&](double f, double) { return f < 0.5; };
@@ -187,12 +189,15 @@ TEST(Train, FaithfulCudaGraphLearnsAsEagerSteps) {
   o.epochs = 8;
   o.patch = 9;
   o.lr = 1e-3;
+  if (!replays_cuda_graph(o, true)) GTEST_SKIP() << "this LibTorch build has no CUDA graphs (BS3L_CUDA_GRAPHS)";
   DetectOptions d;
   d.score = Score::Mse;
   double auc[2], loss[2];
   for (int graph : {0, 1}) {
     o.cuda_graph = graph;
     const Model m = train(c, o);
+    // 900 pixels in batches of 100: every step of every epoch replays the graph
+    EXPECT_EQ(m.graph_steps(), graph ? int64_t(o.epochs) * 9 : 0) << "cuda_graph " << graph;
     loss[graph] = m.final_loss();
     auc[graph] = roc_auc(detect(m, c, d).score, truth);
   }

@@ -727,6 +727,14 @@ class Rasters(unittest.TestCase):
                 progress = [l for l in so.splitlines() if re.match(r"^[\d.]+( - done\.)?$", l)]
                 self.assertEqual(progress, [bar], (args[0], mode, so))
 
+    def test_quiet_prints_only_the_auc(self):
+        # -q: no bar, no messages, but the AUC line scripts read (bench/quality.py)
+        d = tmpdir()
+        code, so, se = run("rx", os.path.join(SAMPLE, "scene.tif"), os.path.join(d, "r.tif"), "--truth",
+                           os.path.join(SAMPLE, "scene_truth.tif"), "-q")
+        self.assertEqual(code, 0, se)
+        self.assertRegex(so, r"^AUC 0\.\d{4} \(against .*scene_truth\.tif\)\n$")
+
     def test_ctrl_c_in_every_phase_in_memory_and_streamed(self):
         # SIGINT raised as the run reaches each phase (BS3L_TEST_SIGINT), with
         # every output asked for: exit 130, nothing new, every previous file

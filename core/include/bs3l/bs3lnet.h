@@ -74,6 +74,9 @@ class Model {
   const Scaling &scaling() const;
   std::string device() const;
   double final_loss() const;
+  // Training steps replayed as a CUDA graph (0 on the CPU, op by op, or a
+  // model loaded from a file).
+  int64_t graph_steps() const;
   // Free-form facts saved with the model (e.g. the input's band list).
   void set_tag(const std::string &key, const std::string &value);
   std::string tag(const std::string &key) const;  // empty if absent
