@@ -2,6 +2,7 @@
 // parsed argument map is read. Each command is then one library call
 // (jobs.h), with the terminal's bar where it has one.
 #include <cstdio>
+#include <utility>
 
 #include "args.h"
 #include "commands.h"
@@ -102,55 +103,54 @@ DetectOptions detect_options(const Args &a, bool faithful) {
   return d;
 }
 
-// The bar on the terminal unless -q, --json or --verbose (loss lines then).
-bool draws(const RunOptions &r) { return !r.quiet && !r.verbose; }
+// The parts every scene job shares, then its library call with the
+// terminal's bar, unless -q, --json or --verbose (loss lines then).
+template <class Job>
+int run_scene_job(Job &job, const Args &a, const std::string &input, Outputs out,
+                  int (*run)(const Job &, GDALProgressFunc, void *)) {
+  job.input = input, job.truth = a.get("--truth");
+  job.read = read_options(a), job.run = run_options(a), job.out = std::move(out);
+  bool draw = !job.run.quiet && !job.run.verbose;
+  return run(job, cli_progress, &draw);
+}
 
 }  // namespace
 
 int cmd_detect(const Argv &argv) {
   const Args a("detect", argv, spec_of("detect"));
   DetectJob job;
-  job.input = a.positional()[0], job.truth = a.get("--truth");
   job.train = train_options_of(a, &job.device_notice);
   const bool faithful = job.train.mode == TrainMode::Faithful;
   job.detect = detect_options(a, faithful);
   job.pfa = pfa_of(a, faithful);
-  job.read = read_options(a), job.run = run_options(a), job.out = outputs_of(a, a.positional()[1]);
-  bool draw = draws(job.run);
-  return detect_run(job, cli_progress, &draw);
+  return run_scene_job(job, a, a.positional()[0], outputs_of(a, a.positional()[1]), detect_run);
 }
 
 int cmd_train(const Argv &argv) {
   const Args a("train", argv, spec_of("train"));
   TrainJob job;
-  job.input = a.positional()[0];
   job.train = train_options_of(a, &job.device_notice);
-  job.read = read_options(a), job.run = run_options(a), job.out = outputs_of(a, "");
-  job.out.model = a.positional()[1];
-  bool draw = draws(job.run);
-  return train_run(job, cli_progress, &draw);
+  Outputs out = outputs_of(a, "");
+  out.model = a.positional()[1];
+  return run_scene_job(job, a, a.positional()[0], out, train_run);
 }
 
 int cmd_apply(const Argv &argv) {
   const Args a("apply", argv, spec_of("apply"));
   ApplyJob job;
-  job.model = a.positional()[0], job.input = a.positional()[1], job.truth = a.get("--truth");
-  job.device = a.get("--device"), job.srcwin = a.get("-srcwin");
+  job.model = a.positional()[0], job.device = a.get("--device"), job.srcwin = a.get("-srcwin");
   job.detect = detect_options(a, false);
   job.score_given = a.has("--score"), job.units_given = a.has("--units");
   job.pfa = pfa_of(a, false);
   const std::string stats = a.get("--stats");
   if (stats != "model" && stats != "scene") throw Error("unknown --stats '" + stats + "' (use model or scene)");
   job.stats_scene = stats == "scene";
-  job.read = read_options(a), job.run = run_options(a), job.out = outputs_of(a, a.positional()[2]);
-  bool draw = draws(job.run);
-  return apply_run(job, cli_progress, &draw);
+  return run_scene_job(job, a, a.positional()[1], outputs_of(a, a.positional()[2]), apply_run);
 }
 
 int cmd_rx(const Argv &argv) {
   const Args a("rx", argv, spec_of("rx"));
   RxJob job;
-  job.input = a.positional()[0], job.truth = a.get("--truth");
   job.pfa = pfa_of(a, false);  // rx: raw by default (the option table)
   if (a.has("--window")) {
     char extra = 0;
@@ -158,9 +158,7 @@ int cmd_rx(const Argv &argv) {
         job.outer <= job.inner || job.inner % 2 == 0 || job.outer % 2 == 0)
       throw Error("--window wants two odd sizes INNER,OUTER with INNER < OUTER, e.g. 3,11");
   }
-  job.read = read_options(a), job.run = run_options(a), job.out = outputs_of(a, a.positional()[1]);
-  bool draw = draws(job.run);
-  return rx_run(job, cli_progress, &draw);
+  return run_scene_job(job, a, a.positional()[0], outputs_of(a, a.positional()[1]), rx_run);
 }
 
 int cmd_threshold(const Argv &argv) {
@@ -186,10 +184,7 @@ int cmd_evaluate(const Argv &argv) {
 
 int cmd_info(const Argv &argv) {
   const Args a("info", argv, spec_of("info"));
-  InfoJob job;
-  job.input = a.positional()[0];
-  job.read = read_options(a);
-  return info_run(job);
+  return info_run(InfoJob{a.positional()[0], read_options(a)});
 }
 
 int cmd_synth(const Argv &argv) {

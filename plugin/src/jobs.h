@@ -42,48 +42,41 @@ struct Outputs {
   bool thresholds() const { return !detections.empty() || !vector.empty(); }
 };
 
-struct DetectJob {
-  std::string input, truth;  // truth: --truth; empty = the .mat input's own, if any
+// What every job that reads a scene holds.
+struct SceneJob {
+  std::string input, truth;  // truth: --truth; empty = a .mat input's own, if any
   ReadOptions read;
   RunOptions run;
+  Outputs out;
+};
+
+struct DetectJob : SceneJob {
   TrainOptions train;
   DetectOptions detect;
   bool pfa = true;
-  Outputs out;               // scores, and model, background, ... if asked
-  std::string device_notice; // why --device auto fell back to the CPU
+  std::string device_notice;  // why --device auto fell back to the CPU
 };
 
-struct TrainJob {
-  std::string input;
-  ReadOptions read;
-  RunOptions run;
+struct TrainJob : SceneJob {  // out.model
   TrainOptions train;
-  Outputs out;  // model
   std::string device_notice;
 };
 
 // apply: what depends on the model (the paper's protocol scores raw mse
 // unless told otherwise) is settled once it is loaded.
-struct ApplyJob {
-  std::string model, input, truth, device;
+struct ApplyJob : SceneJob {
+  std::string model, device;
   std::string srcwin;  // "XOFF YOFF XSIZE YSIZE"; empty = the whole input
-  ReadOptions read;
-  RunOptions run;
   DetectOptions detect;
   bool score_given = false;  // --score typed
   bool units_given = false;  // --units typed
   bool pfa = true;           // --units (for a model of the paper's protocol: raw unless typed)
   bool stats_scene = false;  // --stats scene: measured against the input, not the training scene
-  Outputs out;
 };
 
-struct RxJob {
-  std::string input, truth;
-  ReadOptions read;
-  RunOptions run;
+struct RxJob : SceneJob {
   int inner = 0, outer = 0;  // --window INNER,OUTER: local RX; 0 = global
   bool pfa = false;
-  Outputs out;
 };
 
 struct ThresholdJob {

@@ -79,14 +79,19 @@ void expect_one_rising_bar(const Seen &s) {
   for (size_t i = 1; i < s.fraction.size(); ++i) ASSERT_GE(s.fraction[i], s.fraction[i - 1]) << "call " << i;
 }
 
+// Runs a library call as the command does: its outputs land at the end.
+template <class Job>
+Seen committed(const Job &job, int (*run)(const Job &, GDALProgressFunc, void *)) {
+  Seen seen;
+  OutputSet outputs;
+  EXPECT_EQ(run(job, record, &seen), 0);
+  outputs.commit();
+  return seen;
+}
+
 TEST_F(Jobs, DetectReportsOneRisingBarAcrossItsPhases) {
   for (bool stream : {false, true}) {
-    Seen seen;
-    {
-      OutputSet outputs;
-      ASSERT_EQ(detect_run(detect_job(stream), record, &seen), 0);
-      outputs.commit();
-    }
+    const Seen seen = committed(detect_job(stream), detect_run);
     expect_one_rising_bar(seen);
     EXPECT_EQ(order(seen), (std::vector<std::string>{"read", "train", "detect", "write"})) << "stream " << stream;
     EXPECT_GT(seen.fraction.size(), 20u);  // training reports every step
@@ -115,12 +120,7 @@ TEST_F(Jobs, RxAndTrainShareTheBar) {
   rx.input = std::string(BS3L_SAMPLE_DIR) + "/scene.tif";
   rx.run.quiet = true, rx.read.quiet = true;
   rx.out.scores = path("rx.tif");
-  Seen seen;
-  {
-    OutputSet outputs;
-    ASSERT_EQ(rx_run(rx, record, &seen), 0);
-    outputs.commit();
-  }
+  const Seen seen = committed(rx, rx_run);
   expect_one_rising_bar(seen);
   EXPECT_EQ(order(seen), (std::vector<std::string>{"read", "detect", "write"}));
 
@@ -129,12 +129,7 @@ TEST_F(Jobs, RxAndTrainShareTheBar) {
   t.train.steps = 10, t.train.threads = 1;
   t.run.quiet = true, t.read.quiet = true;
   t.out.model = path("m.pt");
-  Seen trained;
-  {
-    OutputSet outputs;
-    ASSERT_EQ(train_run(t, record, &trained), 0);
-    outputs.commit();
-  }
+  const Seen trained = committed(t, train_run);
   expect_one_rising_bar(trained);
   EXPECT_EQ(order(trained), (std::vector<std::string>{"read", "train", "detect", "write"}));
   EXPECT_EQ(files(), (std::vector<std::string>{"m.pt", "rx.tif"}));
