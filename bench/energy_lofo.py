@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fusion_screen import components, figures, kurtosis, lofo, pfa, rule_weight, summary_key, tail_fit  # noqa: E402
+from fusion_screen import components, figures, landed_parts, lofo, pfa, summary_key, tail_fit  # noqa: E402
 from quality import ALL_SCENES, FAMILIES  # noqa: E402
 
 d = sys.argv[1]
@@ -24,9 +24,7 @@ for s in ALL_SCENES:
     if not os.path.exists(os.path.join(d, "%s_1.npz" % s[:-4])):
         continue
     c = components(d, s, "1")
-    w = rule_weight(kurtosis(c["rx"]), 200, 1.2)
-    pR = pfa(tail_fit(c["rxp"], True), c["rxp"])
-    pA = pfa(tail_fit(c["rx"], True), c["rx"])
+    w, pR, pA = landed_parts(c)
     table["global RX"][s] = figures(c["truth"], c["rx"])
     for name, key in VARIANTS.items():
         pS = pfa(tail_fit(c[key], False), c[key])

@@ -186,6 +186,13 @@ def rule_weight(k, a, k0):
     return 0.2 + a * max(0.0, k - k0)
 
 
+def landed_parts(c):
+    """The landed default's RX parts of a scene's components: the weight of RX
+    against every pixel (the kurtosis rule), pfa of purified RX, pfa of RX."""
+    w = rule_weight(kurtosis(c["rx"]), 200, 1.2)
+    return w, pfa(tail_fit(c["rxp"], True), c["rxp"]), pfa(tail_fit(c["rx"], True), c["rx"])
+
+
 GRID = [(a, k0) for a in (10, 20, 50, 100, 200, 1000) for k0 in (1.15, 1.2, 1.25, 1.3, 1.35)]
 
 

@@ -9,11 +9,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 
 #include "bs3l/synthetic.h"
 #include "jobs.h"
+#include "output_file.h"
 #include "raster_io.h"
 
 namespace fs = std::filesystem;
@@ -128,7 +130,6 @@ int synth_run(const SynthJob &job) {
   for (const char *f : names)
     if (fs::exists(dir / f) && !job.overwrite)
       throw Error("'" + (dir / f).string() + "' exists; use --overwrite to replace it");
-  for (const char *f : names) fs::remove(dir / f, ec);
   const SyntheticScene s = make_scene(size, bands, uint64_t(seed));
   OGRSpatialReference srs;
   srs.importFromEPSG(32633);
@@ -137,12 +138,21 @@ int synth_run(const SynthJob &job) {
   const std::string wkt = w;
   CPLFree(w);
   // No .aux.xml side files: the folder must regenerate bit for bit.
-  CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO");
-  write_gdal("GTiff", dir / "scene.tif", s, wkt, false);
-  write_gdal("ENVI", dir / "scene.img", s, wkt, false);
-  write_gdal("GTiff", dir / "scene_truth.tif", s, wkt, true);
-  write_mat(dir / "scene.mat", s, wkt);
-  CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", nullptr);
+  struct NoPam {
+    NoPam() { CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO"); }
+    ~NoPam() { CPLSetThreadLocalConfigOption("GDAL_PAM_ENABLED", nullptr); }
+  } no_pam;
+  // Every file under a temporary name, renamed with the others at the end
+  // (an ENVI .img takes its .hdr along): a failure leaves the folder as it was.
+  const auto write = [&](const char *name, const std::function<void(const fs::path &)> &fill) {
+    PendingOutput out((dir / name).string(), job.overwrite);
+    fill(out.temp());
+    out.commit();
+  };
+  write("scene.tif", [&](const fs::path &p) { write_gdal("GTiff", p, s, wkt, false); });
+  write("scene.img", [&](const fs::path &p) { write_gdal("ENVI", p, s, wkt, false); });
+  write("scene_truth.tif", [&](const fs::path &p) { write_gdal("GTiff", p, s, wkt, true); });
+  write("scene.mat", [&](const fs::path &p) { write_mat(p, s, wkt); });
   if (!job.quiet)
     std::printf("Wrote %dx%d pixels, %d bands, %d anomaly pixels to %s\n", size, size, bands,
                 int(std::count(s.truth.begin(), s.truth.end(), 1)), dir.c_str());
