@@ -72,7 +72,6 @@ Outputs outputs_of(const Args &a, const std::string &scores) {
   o.write.format = a.get("-of");
   o.write.creation_options = a.all("-co");
   o.write.overwrite = a.flag("--overwrite");
-  o.write.quiet = quiet(a);
   o.vector_options = {a.get("-f"), a.all("-lco"), a.get("-nln")};
   o.threshold = threshold_of(a);
   return o;

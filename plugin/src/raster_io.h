@@ -123,7 +123,6 @@ struct WriteOptions {
   std::string format;  // empty: from the extension, GTiff otherwise
   std::vector<std::string> creation_options;
   bool overwrite = false;
-  bool quiet = false;
 };
 
 // Fails early (before minutes of training) if `path` cannot be written.

@@ -97,7 +97,6 @@ struct RasterReader::Impl {
   Raster info;                   // metadata; cube without data
   std::vector<uint8_t> mask;     // --mask, scene-sized (1 = use); empty if none
   std::vector<BandNodata> nodata;  // per kept band
-  bool quiet = true;
 };
 
 namespace {
@@ -114,7 +113,6 @@ double parse_nodata(const std::string &text) {
 
 RasterReader::RasterReader(const std::string &path, const ReadOptions &o) : impl_(std::make_unique<Impl>()) {
   Raster &r = impl_->info;
-  impl_->quiet = o.quiet;
   impl_->d = open_cube(path, r.path, o.open_options);
   GDALDataset &d = *impl_->d;
   const int count = d.GetRasterCount();
