@@ -107,4 +107,9 @@ std::pair<torch::Tensor, torch::Tensor> blind_spot_scene(const torch::Tensor &x,
   return {torch::where(mask, moved, x), mask.to(x.dtype())};
 }
 
+int64_t tile_start(int64_t extent, int64_t tile) {
+  if (extent <= tile) return 0;
+  return std::clamp<int64_t>(torch::randint(1 - tile, extent, {1}).item<int64_t>(), 0, extent - tile);
+}
+
 }  // namespace bs3l

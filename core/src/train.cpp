@@ -112,8 +112,7 @@ double train_fast(BS3LNet &net, const TileSource &tiles, const TrainOptions &o) 
     // Cosine decay to zero: the final weights settle instead of wandering.
     const double lr = o.fast_lr * 0.5 * (1 + std::cos(M_PI * s / o.steps));
     adam.lr = lr;
-    const int64_t r0 = h > th ? torch::randint(0, h - th + 1, {1}).item<int64_t>() : 0;
-    const int64_t c0 = w > tw ? torch::randint(0, w - tw + 1, {1}).item<int64_t>() : 0;
+    const int64_t r0 = tile_start(h, th), c0 = tile_start(w, tw);
     auto [tile, ok] = whole ? scene_tile : tiles(int(r0), int(c0), int(th), int(tw));
     auto [input, mask] = blind_spot_scene(tile, fraction, o.window);
     mask = mask * ok.to(mask.dtype());

@@ -150,6 +150,35 @@ TEST(Sampler, SceneBlindSpotsNeverSelfAndWithinWindow) {
     }
 }
 
+// Share of `draws` tile starts that cover each row.
+std::vector<double> row_coverage(int extent, int tile, int draws) {
+  std::vector<double> covered(extent, 0);
+  for (int i = 0; i < draws; ++i) {
+    const int64_t s = tile_start(extent, tile);
+    EXPECT_GE(s, 0);
+    EXPECT_LE(s + tile, extent);
+    for (int64_t r = s; r < s + tile; ++r) covered[r] += 1.0 / draws;
+  }
+  return covered;
+}
+
+TEST(Sampler, TileStartsCoverTheEdgesAsOftenAsTheMiddle) {
+  torch::manual_seed(4);
+  // Every row is in a tile at least tile / (extent + tile - 1) of the time,
+  // none more than twice that (drawn in [0, extent - tile], the edge rows
+  // were in 1 / 237 of the tiles, the middle ones in 64 / 237).
+  const std::vector<double> wide = row_coverage(300, 64, 20000);
+  for (int r = 0; r < 300; ++r) {
+    EXPECT_GE(wide[r], 0.95 * 64 / 363) << "row " << r;
+    EXPECT_LE(wide[r], 1.05 * 127 / 363) << "row " << r;
+  }
+  // A tile over half the scene: the rows every tile holds are always in it.
+  const std::vector<double> narrow = row_coverage(100, 64, 20000);
+  for (int r = 0; r < 100; ++r) EXPECT_GE(narrow[r], 0.95 * 64 / 163) << "row " << r;
+  EXPECT_EQ(tile_start(64, 64), 0);
+  EXPECT_EQ(tile_start(40, 64), 0);
+}
+
 void copy_parameters(BS3LNet &from, BS3LNet &to) {
   torch::NoGradGuard g;
   auto pa = from->parameters(), pb = to->parameters();

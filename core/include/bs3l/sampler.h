@@ -46,4 +46,13 @@ int blind_spot_count(int patch, double ratio);
 // borders). Returns {input, mask [N,1,H,W]}.
 std::pair<torch::Tensor, torch::Tensor> blind_spot_scene(const torch::Tensor &x, double fraction, int window);
 
+// First row (or column) of a training tile of `tile` pixels in a scene of
+// `extent`: a start drawn from [1 - tile, extent - 1], clamped into the
+// scene, so that every row is in a tile at least tile / (extent + tile - 1)
+// of the draws and no more than twice that (or always, where every tile
+// holds it). Drawn from [0, extent - tile], the edge rows were in
+// 1 / (extent - tile + 1) of the tiles and their background trained least.
+// Global torch RNG.
+int64_t tile_start(int64_t extent, int64_t tile);
+
 }  // namespace bs3l
