@@ -162,7 +162,7 @@ std::vector<double> row_coverage(int extent, int tile, int draws) {
   return covered;
 }
 
-TEST(Sampler, TileStartsCoverTheEdgesAsOftenAsTheMiddle) {
+TEST(Sampler, TileStartsCoverTheEdgeRowsNearlyEvenly) {
   torch::manual_seed(4);
   // Every row is in a tile at least tile / (extent + tile - 1) of the time,
   // none more than twice that (drawn in [0, extent - tile], the edge rows
