@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fusion_screen import components, landed_parts, pfa, tail_fit  # noqa: E402
+from fusion_screen import components, landed_pfas, pfa, tail_fit  # noqa: E402
 from quality import ALL_SCENES  # noqa: E402
 
 RANGES = [(0.90, 0.99), (0.80, 0.99), (0.95, 0.99), (0.90, 0.995), (0.95, 0.995), (0.97, 0.995), (0.98, 0.995)]
@@ -30,8 +30,7 @@ d = sys.argv[1]
 rates = {}
 for s in ALL_SCENES:
     c = components(d, s, "1")
-    w, pR, pA = landed_parts(c)
-    pS = pfa(tail_fit(c["scaled"], False), c["scaled"])
+    pS, pR, pA, w = landed_pfas(c)
     total = pS + 0.2 * pR + w * pA
     f = -np.log10(np.maximum(total, 1e-300))
     bg = c["truth"].ravel() == 0

@@ -15,13 +15,13 @@ import numpy as np
 from scipy.stats import rankdata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fusion_screen import components, figures, landed_parts, pfa, tail_fit  # noqa: E402
+from fusion_screen import components, figures, landed_pfas  # noqa: E402
 from quality import ALL_SCENES  # noqa: E402
 
 
 def network_fusion(c):
-    _, pR, _ = landed_parts(c)
-    return -np.log10(pfa(tail_fit(c["scaled"], False), c["scaled"]) + 0.2 * pR)
+    pS, pR, _, _ = landed_pfas(c)
+    return -np.log10(pS + 0.2 * pR)
 
 
 def top_share(s):
@@ -46,8 +46,9 @@ for scene in ALL_SCENES:
 
 c175, c162 = components(d, "hydice-urban_175.mat", "1"), components(d, "urban_162band_bslhad.mat", "1")
 only175 = np.flatnonzero(c175["truth"] & ~c162["truth"])
+W175 = c175["shape"][1]
 a, x = top_share(network_fusion(c175)), top_share(c175["rx"])
 print("\n`hydice-urban_175.mat`: truth pixels the 162-band file's truth lacks (row, col: network fusion / RX top share):",
-      ", ".join("(%d,%d): %.4f / %.4f" % (i // 100, i % 100, a[i], x[i]) for i in only175))
+      ", ".join("(%d,%d): %.4f / %.4f" % (i // W175, i % W175, a[i], x[i]) for i in only175))
 print("its network fusion against its own truth %.4f, against the 162-band truth %.4f" % (
     figures(c175["truth"], network_fusion(c175))[0], figures(c162["truth"], network_fusion(c175))[0]))

@@ -193,6 +193,13 @@ def landed_parts(c):
     return w, pfa(tail_fit(c["rxp"], True), c["rxp"]), pfa(tail_fit(c["rx"], True), c["rx"])
 
 
+def landed_pfas(c):
+    """The landed default's fused score is -log10(pS + 0.2 pR + w pA); its
+    parts: pfa of `scaled`, pfa of purified RX, pfa of RX, and w."""
+    w, pR, pA = landed_parts(c)
+    return pfa(tail_fit(c["scaled"], False), c["scaled"]), pR, pA, w
+
+
 GRID = [(a, k0) for a in (10, 20, 50, 100, 200, 1000) for k0 in (1.15, 1.2, 1.25, 1.3, 1.35)]
 
 
