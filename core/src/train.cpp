@@ -92,13 +92,13 @@ struct TileSource {
 };
 
 double train_fast(BS3LNet &net, const TileSource &tiles, const TrainOptions &o) {
-  if (o.steps < 1) throw Error("steps must be at least 1");
   if (o.tile < 16) throw Error("training tile must be at least 16 pixels");
   const double fraction = double(blind_spot_count(o.patch, o.ratio)) / (double(o.patch) * o.patch);
   MultiAdam adam = make_adam(net, o, o.fast_lr);
   const int64_t h = tiles.scene.rows(), w = tiles.scene.cols(), th = std::min<int64_t>(h, o.tile),
                 tw = std::min<int64_t>(w, o.tile);
   const int64_t bands = tiles.scene.bands();
+  const int steps = fast_steps(o, h, w);
   // A scene within one tile is read once, not at every step.
   const bool whole = th == h && tw == w;
   std::pair<torch::Tensor, torch::Tensor> scene_tile;
@@ -108,9 +108,9 @@ double train_fast(BS3LNet &net, const TileSource &tiles, const TrainOptions &o) 
   const bool cuda = tiles.m.device.is_cuda();
   double ema = 0, last = 0;
   torch::Tensor ema_t;
-  for (int s = 0; s < o.steps; ++s) {
+  for (int s = 0; s < steps; ++s) {
     // Cosine decay to zero: the final weights settle instead of wandering.
-    const double lr = o.fast_lr * 0.5 * (1 + std::cos(M_PI * s / o.steps));
+    const double lr = o.fast_lr * 0.5 * (1 + std::cos(M_PI * s / steps));
     adam.lr = lr;
     const int64_t r0 = tile_start(h, th), c0 = tile_start(w, tw);
     auto [tile, ok] = whole ? scene_tile : tiles(int(r0), int(c0), int(th), int(tw));
@@ -133,7 +133,7 @@ double train_fast(BS3LNet &net, const TileSource &tiles, const TrainOptions &o) 
       last = loss.item<double>();
       ema = s == 0 ? last : 0.9 * ema + 0.1 * last;
     }
-    report(o, double(s + 1) / o.steps, last);
+    report(o, double(s + 1) / steps, last);
   }
   return cuda ? ema_t.item<double>() : ema;
 }
@@ -155,6 +155,14 @@ struct RestoreSettings {
 };
 
 }  // namespace
+
+int fast_steps(const TrainOptions &o, int64_t rows, int64_t cols) {
+  if (o.steps < 0) throw Error("steps must be at least 1 (or 0: as many as the scene's area needs)");
+  if (o.steps > 0) return o.steps;
+  if (rows < 1 || cols < 1 || o.tile < 1) throw Error("the scene and the training tile must not be empty");
+  const double tiles = double(rows) * double(cols) / (double(std::min<int64_t>(rows, o.tile)) * std::min<int64_t>(cols, o.tile));
+  return int(std::min<double>(kMaxAutoSteps, std::max<double>(kAutoVisits, std::round(kAutoVisits * tiles))));
+}
 
 bool replays_cuda_graph(const TrainOptions &o, bool on_cuda) {
   return o.mode == TrainMode::Faithful && on_cuda && o.cuda_graph && !o.amp && cuda_graphs_built();

@@ -74,7 +74,10 @@ std::vector<OptionDef> build() {
        "training protocol: fast = whole-scene passes, 10% blind spots per step, cosine learning rate; faithful = "
        "the paper's 19x19 patches, one per pixel and epoch",
        kTrainers});
-  add({"--steps", "", T::Int, R::None, "N", std::to_string(t.steps), {}, 1, 100000, "fast mode: training steps",
+  add({"--steps", "", T::Int, R::None, "N", std::to_string(t.steps), {}, 0, 100000,
+       "fast mode: training steps; 0: as many as give each pixel " + std::to_string(kAutoVisits) +
+           " visits (" + std::to_string(kAutoVisits) + " on a scene within one training tile, more on larger "
+           "ones, at most " + std::to_string(kMaxAutoSteps) + ")",
        kTrainers});
   add({"--epochs", "", T::Int, R::None, "N", std::to_string(t.epochs), {}, 1, 100000,
        "faithful mode: epochs over all pixels", kTrainers, true});
@@ -212,7 +215,7 @@ const std::map<std::string, std::string> kLabels = {
     {"--nodata", "Input nodata value"}, {"--mask", "Mask (0 = leave out)"}, {"--truth", "Ground truth"},
     {"-of", "Output format"}, {"-co", "Creation option"}, {"--overwrite", "Overwrite"}, {"-q", "Quiet"},
     {"--verbose", "Print the training loss"}, {"--protocol", "Protocol"}, {"--mode", "Training mode"},
-    {"--steps", "Training steps (fast mode)"}, {"--epochs", "Epochs (faithful mode)"},
+    {"--steps", "Training steps (fast mode; 0: auto)"}, {"--epochs", "Epochs (faithful mode)"},
     {"--batch-size", "Batch size (faithful mode)"}, {"--lr", "Learning rate"}, {"--patch", "Blind-spot patch size"},
     {"--ratio", "Share of pixels kept visible"}, {"--window", "Replacement window"},
     {"--window@rx", "Local RX windows (inner,outer)"}, {"--fixed-masks", "Draw blind spots once"},

@@ -106,8 +106,23 @@ Input open_scene(const std::string &path, const ReadOptions &ro, const RunOption
 // (by pixels pushed through the network); in memory the passes are quick.
 double training_share(const Input &in, const TrainOptions &o, bool refit) {
   if (!in.stream || o.mode != TrainMode::Fast) return 0.9;
-  const double train = 3.0 * o.steps * std::min(in.raster.cube.rows, o.tile) * std::min(in.raster.cube.cols, o.tile);
+  const double train = 3.0 * fast_steps(o, in.raster.cube.rows, in.raster.cube.cols) *
+                       std::min(in.raster.cube.rows, o.tile) * std::min(in.raster.cube.cols, o.tile);
   return train / (train + (refit ? 2.0 : 1.0) * double(in.raster.cube.pixels()));
+}
+
+// The fast mode's steps resolved for this scene, once, so that the line
+// printed, the saved parameters and the training agree.
+TrainOptions for_scene(TrainOptions o, const Raster &r, const RunOptions &run) {
+  if (o.mode != TrainMode::Fast) return o;
+  const bool chosen = o.steps == 0;
+  o.steps = fast_steps(o, r.cube.rows, r.cube.cols);
+  if (chosen && o.steps != kAutoVisits && !run.quiet)
+    std::printf("Training steps: %d (%s%d visits per pixel on a scene larger than the %d-pixel training tile; "
+                "--steps sets them)\n",
+                o.steps, o.steps == kMaxAutoSteps ? "the most chosen automatically: fewer than " : "", kAutoVisits,
+                o.tile);
+  return o;
 }
 
 // read, train, detect as shares of the bar up to `end` (the writes after).
@@ -250,13 +265,14 @@ int detect_run(const DetectJob &job, GDALProgressFunc progress, void *data) {
   RunProgress p(progress, data);
   const RunOptions &run = job.run;
   print_device_notice(run, job.device_notice);
-  const TrainOptions &o = job.train;
+  TrainOptions o = job.train;
   const bool faithful = o.mode == TrainMode::Faithful;
   check_threshold_units(job.out.threshold, job.pfa, kRawUnits);
   check_output_set(job.out, {job.input, job.read.mask, job.truth});
   configure_cpu(o.threads);  // for detection too: train() gives the caller's settings back
   Input input = open_scene(job.input, job.read, run, job.out, 4, o.model.blocks, faithful || o.model.instance_norm);
   const Raster &r = input.raster;
+  o = for_scene(o, r, run);
   if (!run.quiet)
     std::printf("Training BS3LNet on %dx%d pixels, %d bands (%s)\n", r.cube.cols, r.cube.rows, r.cube.bands,
                 describe(o).c_str());
@@ -294,12 +310,13 @@ int train_run(const TrainJob &job, GDALProgressFunc progress, void *data) {
   RunProgress p(progress, data);
   const RunOptions &run = job.run;
   print_device_notice(run, job.device_notice);
-  const TrainOptions &o = job.train;
+  TrainOptions o = job.train;
   check_output_set(job.out, {job.input});
   configure_cpu(o.threads);
   Input input = open_scene(job.input, job.read, run, job.out, 4, o.model.blocks,
                            o.mode == TrainMode::Faithful || o.model.instance_norm);
   const Raster &r = input.raster;
+  o = for_scene(o, r, run);
   const Bar bar = bar_of(input, training_share(input, o, true), 0.98);
   p.phase("read", 0, bar.read);
   read_whole(input);

@@ -44,7 +44,8 @@ TrainOptions train_options_of(const Args &a, std::string *notice) {
   if (o.patch < 3 || o.patch % 2 == 0) throw Error("--patch must be odd and at least 3");
   if (o.window < 2) throw Error("--window must be at least 2");
   if (!(o.ratio >= 0 && o.ratio < 1)) throw Error("--ratio must be in [0, 1)");
-  if (o.epochs < 1 || o.steps < 1 || o.batch_size < 1) throw Error("--epochs, --steps and --batch-size must be positive");
+  if (o.epochs < 1 || o.batch_size < 1) throw Error("--epochs and --batch-size must be positive");
+  if (o.steps < 0) throw Error("--steps must be 0 (auto) or positive");
   if (o.model.features < 1 || o.model.blocks < 0) throw Error("--features must be positive and --blocks non-negative");
   o.device = resolve_device(a.get("--device"), notice);
   if (o.amp && o.device.rfind("cuda", 0) != 0) throw Error("--amp (bf16 autocast) needs a CUDA device");

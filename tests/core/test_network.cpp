@@ -179,6 +179,26 @@ TEST(Sampler, TileStartsCoverTheEdgeRowsNearlyEvenly) {
   EXPECT_EQ(tile_start(40, 64), 0);
 }
 
+// A scene larger than the training tile gets the visits per pixel of one
+// within it (300 x area / tile area steps), up to the cap; a number given
+// is kept.
+TEST(Sampler, AutoStepsKeepVisitsPerPixel) {
+  TrainOptions o;
+  EXPECT_EQ(fast_steps(o, 100, 100), 300);  // within one tile: as before
+  EXPECT_EQ(fast_steps(o, 90, 120), 300);
+  EXPECT_EQ(fast_steps(o, 150, 150), 412);  // abu-beach-1
+  EXPECT_EQ(fast_steps(o, 200, 200), 732);  // bench/mosaic.py
+  EXPECT_EQ(fast_steps(o, 1000, 1000), kMaxAutoSteps);
+  EXPECT_EQ(fast_steps(o, 40, 1000), fast_steps(o, 1000, 40));
+  EXPECT_EQ(fast_steps(o, 20, 256), 600);  // a strip: its tile is 20 x 128
+  o.tile = 64;
+  EXPECT_EQ(fast_steps(o, 100, 100), 732);
+  o.steps = 20;
+  EXPECT_EQ(fast_steps(o, 1000, 1000), 20);
+  o.steps = -1;
+  EXPECT_THROW(fast_steps(o, 100, 100), Error);
+}
+
 void copy_parameters(BS3LNet &from, BS3LNet &to) {
   torch::NoGradGuard g;
   auto pa = from->parameters(), pb = to->parameters();

@@ -411,6 +411,28 @@ class Rasters(unittest.TestCase):
         self.assertIn("weight 3 for RX against every pixel (--rx-all-weight)", band.GetMetadataItem("BS3LNET_FUSION"))
         self.assertIn("3 x pfa(global RX, every pixel)", band.GetMetadataItem("BS3LNET_RAW_UNIT"))
 
+    def test_auto_steps_follow_the_scene_area(self):
+        # A scene larger than the training tile trains 300 visits per pixel
+        # (300 x area / tile area steps), said and saved; one within a tile
+        # keeps 300 steps and says nothing; --steps N is used as given.
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        write_cube(p("in.tif"), small_cube(rows=24, cols=40))
+        small = ["--features", "4", "--blocks", "0", "--threads", "1"]
+        code, so, se = run("detect", p("in.tif"), p("a.tif"), "--tile", "20", *small)
+        self.assertEqual(code, 0, se)
+        steps = round(300 * 24 * 40 / (20 * 20))  # 720
+        self.assertIn("Training steps: %d (300 visits per pixel on a scene larger than the 20-pixel training tile"
+                      % steps, so)
+        self.assertIn("mode=fast steps=%d " % steps, read(p("a.tif"))[2].GetMetadataItem("BS3LNET_PARAMETERS"))
+        code, so, se = run("detect", p("in.tif"), p("b.tif"), "--tile", "40", *small, "--steps", "7")
+        self.assertEqual(code, 0, se)
+        self.assertNotIn("Training steps:", so)
+        self.assertIn("mode=fast steps=7 ", read(p("b.tif"))[2].GetMetadataItem("BS3LNET_PARAMETERS"))
+        code, so, se = run("detect", p("in.tif"), p("c.tif"), *small, "--steps", "-1")
+        self.assertNotEqual(code, 0)
+        self.assertIn("--steps must be 0 (auto) or positive", se)
+
     def test_outputs_land_together_or_not_at_all(self):
         # A run with every output; a failure injected while writing any one of
         # them leaves no new file, and under --overwrite every previous file
@@ -973,7 +995,7 @@ class Options(unittest.TestCase):
             self.assertIn("unknown option --no-such-option", se)
         detect = {o["name"]: o for o in json.loads(run("detect", "--json-usage")[1])["options"]}
         self.assertEqual(detect["--top-percent"]["default"], 1)
-        self.assertEqual(detect["--steps"]["default"], 300)
+        self.assertEqual(detect["--steps"]["default"], 0)  # auto
         self.assertEqual(detect["--epochs"]["default"], 1000)
         self.assertEqual(detect["-b"]["qgis_name"], "BANDS")
 

@@ -45,7 +45,7 @@ struct TrainOptions {
   int batch_size = 100;
   bool fixed_masks = false;  // the official code draws masks once
   // Fast mode.
-  int steps = 300;
+  int steps = 0;  // 0: auto, see fast_steps
   double fast_lr = 5e-4;  // peak of the cosine schedule (bench: beats 1e-3 on the mean)
   int tile = 128;          // training tile edge; whole scene if smaller
   // Common.
@@ -61,6 +61,14 @@ struct TrainOptions {
 // Pixels on each side that a pixel's output depends on (the halo a window
 // is read with).
 int receptive_radius(const ModelConfig &config);
+
+// The fast mode's training steps on a rows x cols scene: o.steps when set;
+// else as many as give each pixel the visits of 300 steps on a scene within
+// one tile (300 x scene area / tile area), at most kMaxAutoSteps. A scene
+// larger than the tile trained 300 steps loses: abu-beach-1 and the 200x200
+// mosaic of bench/mosaic.py.
+constexpr int kAutoVisits = 300, kMaxAutoSteps = 1000;
+int fast_steps(const TrainOptions &o, int64_t rows, int64_t cols);
 
 // A trained network plus what is needed to apply it to another scene.
 class Model {

@@ -23,8 +23,8 @@ def model():
     params = [QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral cube"),
               QgsProcessingParameterNumber("MAX_PFA", "Maximum false-alarm probability",
                                            QgsProcessingParameterNumber.Double, 0.001, False, 1e-12, 0.5),
-              QgsProcessingParameterNumber("STEPS", "Training steps", QgsProcessingParameterNumber.Integer, 300,
-                                           False, 1, 100000)]
+              QgsProcessingParameterNumber("STEPS", "Training steps (0: auto)", QgsProcessingParameterNumber.Integer,
+                                           0, False, 0, 100000)]
     for p in params:
         m.addModelParameter(p, QgsProcessingModelParameter(p.name()))
     source = QgsProcessingModelChildParameterSource
