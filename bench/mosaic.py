@@ -23,7 +23,7 @@ from osgeo import gdal
 
 from fusion_screen import figures, load_mat, read_tif
 from quality import run
-from run_bench import ROOT, machine
+from run_bench import ROOT, write_report
 
 QUADRANTS = ["abu-airport-1.mat", "abu-airport-2.mat", "abu-airport-3.mat", "abu-urban-4.mat"]
 
@@ -100,17 +100,12 @@ def main():
             cells.append("%.4f [%.4f, %.4f] | %.3f" % (statistics.mean(aucs), min(aucs), max(aucs), statistics.mean(pds)))
         mean = statistics.mean(statistics.mean(v[q][0] for v in by_seed.values()) for q in range(4))
         rows.append("| %s | %s | %.4f |" % (name, " | ".join(cells), mean))
-    text = ["# A flight-line stand-in: four AVIRIS scenes as one 200x200 mosaic", "",
-            "Machine: %s. Threads: %d. Seeds: %s." % (machine(), a.threads, a.seeds), "",
-            "    /usr/bin/python3 bench/mosaic.py --seeds %s --threads %d --variants %s" % (
-                a.seeds, a.threads, a.variants), "",
-            "Each quadrant scored against its own scene's truth: mean [min, max] over seeds of the AUC, mean Pd at a "
-            "background false-alarm rate of 1e-2. \"Network alone\": the same network scored with `--score scaled`.",
-            ""] + rows
-    with open(a.out, "w") as f:
-        f.write("\n".join(text) + "\n")
-    print("\n".join(text))
-
+    write_report(a.out, "A flight-line stand-in: four AVIRIS scenes as one 200x200 mosaic", a.threads, a.seeds,
+                 "/usr/bin/python3 bench/mosaic.py --seeds %s --threads %d --variants %s" % (
+                     a.seeds, a.threads, a.variants),
+                 ["Each quadrant scored against its own scene's truth: mean [min, max] over seeds of the AUC, mean "
+                  "Pd at a background false-alarm rate of 1e-2. \"Network alone\": the same network scored with "
+                  "`--score scaled`.", ""] + rows)
 
 if __name__ == "__main__":
     main()

@@ -48,6 +48,15 @@ def machine():
     return "%s, %d cores, %s" % (cpu, os.cpu_count(), platform.platform())
 
 
+def write_report(path, title, threads, seeds, command, lines):
+    """A results page: title, machine, the command that made it, then lines; also printed."""
+    text = ["# " + title, "", "Machine: %s. Threads: %d. Seeds: %s." % (machine(), threads, seeds), "",
+            "    " + command, ""] + lines
+    with open(path, "w") as f:
+        f.write("\n".join(text) + "\n")
+    print("\n".join(text))
+
+
 def timed(cmd):
     """Runs cmd under /usr/bin/time; returns (stdout, wall s, cpu s, peak RSS MB)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as t:

@@ -17,7 +17,7 @@ import statistics
 import tempfile
 
 from quality import ALL_SCENES, DEFAULT, run, shape
-from run_bench import HAD, ROOT, machine
+from run_bench import HAD, ROOT, write_report
 
 
 def main():
@@ -62,19 +62,14 @@ def main():
                 " / ".join("%.4f" % res[(pair[0][0], s)][0] for s in seeds) + " (mean %.4f)" % m[0],
                 " / ".join("%.4f" % res[(pair[1][0], s)][0] for s in seeds) + " (mean %.4f)" % m[1], m[1] - m[0],
                 pd[0], pd[1]))
-    text = ["# Training tiles against whole-scene training", "",
-            "Machine: %s. Threads: %d. Seeds: %s." % (machine(), a.threads, a.seeds), "",
-            "    /usr/bin/python3 bench/tiles.py --seeds %s --threads %d%s%s" % (
-                a.seeds, a.threads, " --default-csv " + os.path.relpath(a.default_csv, ROOT) if a.default_csv else "",
-                "" if a.scenes == "all" else " --scenes " + a.scenes),
-            "", "AUC of `bs3lnet detect` against each file's truth, per seed; Pd: detection rate at a background "
-            "false-alarm rate of 1e-2, mean over seeds.", "",
-            "| scene | compared | first, per seed | second, per seed | second - first (means) | Pd@1e-2 first / second |",
-            "|---|---|---|---|---|---|"] + rows
-    with open(a.out, "w") as f:
-        f.write("\n".join(text) + "\n")
-    print("\n".join(text))
-
+    write_report(a.out, "Training tiles against whole-scene training", a.threads, a.seeds,
+                 "/usr/bin/python3 bench/tiles.py --seeds %s --threads %d%s%s" % (
+                     a.seeds, a.threads, " --default-csv " + os.path.relpath(a.default_csv, ROOT) if a.default_csv else "",
+                     "" if a.scenes == "all" else " --scenes " + a.scenes),
+                 ["AUC of `bs3lnet detect` against each file's truth, per seed; Pd: detection rate at a background "
+                  "false-alarm rate of 1e-2, mean over seeds.", "",
+                  "| scene | compared | first, per seed | second, per seed | second - first (means) | "
+                  "Pd@1e-2 first / second |", "|---|---|---|---|---|---|"] + rows)
 
 if __name__ == "__main__":
     main()
