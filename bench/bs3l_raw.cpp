@@ -88,7 +88,8 @@ int detect(int argc, char **argv) {
   const std::string graphed =
       m.graph_steps() > 0 ? "  (CUDA graph: " + std::to_string(m.graph_steps()) + " steps replayed)" : "";
   std::printf("device %s  mode %s  %s %d  train %.1f s  detect %.2f s%s%s\n", t.device.c_str(), mode.c_str(),
-              mode == "fast" ? "steps" : "epochs", mode == "fast" ? t.steps : t.epochs, train_s, detect_s,
+              mode == "fast" ? "steps" : "epochs", mode == "fast" ? bs3l::fast_steps(t, cube.rows, cube.cols) : t.epochs,
+              train_s, detect_s,
               t.amp ? "  (bf16 autocast)" : "", graphed.c_str());
   if (pos.size() == 5) write_raw(pos[4], det.score);
   if (a.has("--truth")) {
