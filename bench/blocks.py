@@ -17,27 +17,24 @@ import sys
 
 import numpy as np
 
-from fusion_screen import figures, kurtosis, landed_pfas, load_mat, pfa, rule_weight, rx_fit, rx_score, tail_fit, \
-    top_keep
-from mosaic import QUADRANTS
+from fusion_screen import figures, kurtosis, landed_pfas, landed_score, load_mat, pfa, rule_weight, rx_fit, \
+    rx_score, tail_fit, top_keep
+from mosaic import QUADRANTS, build_mosaic, quadrant
 from quality import ALL_SCENES
 from run_bench import ROOT
 
 
 def mosaic(d):
-    cube, truth, scaled = np.zeros((200, 200, 205)), np.zeros((200, 200), bool), np.zeros((200, 200))
+    cube, truth, h, w = build_mosaic()
+    cube = cube.astype(np.float64)  # the .mat values are integers: exact either way
+    scaled = np.zeros(truth.shape)
     for q, scene in enumerate(QUADRANTS):
-        c, t = load_mat(scene)
-        r, k = divmod(q, 2)
-        sl = (slice(100 * r, 100 * r + 100), slice(100 * k, 100 * k + 100))
-        cube[sl], truth[sl] = c, t.reshape(100, 100)
-        scaled[sl] = np.load(os.path.join(d, "%s_1.npz" % scene[:-4]))["scaled"].reshape(100, 100)
-    X, s = cube.reshape(-1, 205), scaled.ravel()
+        scaled[quadrant(q, h, w)] = np.load(os.path.join(d, "%s_1.npz" % scene[:-4]))["scaled"].reshape(h, w)
+    X, s = cube.reshape(-1, cube.shape[2]), scaled.ravel()
     rx = rx_score(X, *rx_fit(X, np.ones(len(X), bool)))
     rxp = rx_score(X, *rx_fit(X, top_keep(s, 0.05)))
     c = {"scaled": s, "rx": rx, "rxp": rxp}
-    parts = [(slice(100 * r, 100 * r + 100), slice(100 * k, 100 * k + 100)) for r in (0, 1) for k in (0, 1)]
-    return cube, c, [(truth[p].ravel(), p) for p in parts]
+    return cube, c, [(truth[quadrant(q, h, w)].ravel(), quadrant(q, h, w)) for q in range(4)]
 
 
 def beach1(d):
@@ -72,8 +69,8 @@ def main():
     rows = ["| scene (part) | score | AUC | Pd@1e-2 |", "|---|---|---|---|"]
     for name, (cube, c, parts) in (("abu-beach-1.mat", beach1(d)), ("mosaic", mosaic(d))):
         H, W, _ = cube.shape
-        pS, pR, pA, w = landed_pfas(c)
-        scores = [("landed (one weight, %.1f; global RX)" % w, -np.log10(pS + 0.2 * pR + w * pA)),
+        w = landed_pfas(c)[3]
+        scores = [("landed (one weight, %.1f; global RX)" % w, landed_score(c)),
                   ("global RX", c["rx"]), ("network alone (`scaled`)", c["scaled"])]
         for n in (2, 3):
             scores.append(("%dx%d blocks: weight per block, global RX" % (n, n), blocked(cube, c, n, False)))
@@ -93,8 +90,7 @@ def main():
         cube, t = load_mat(scene)
         z = np.load(os.path.join(d, "%s_1.npz" % scene[:-4]))
         c = {k: z[k] for k in ("scaled", "rx", "rxp")}
-        pS, pR, pA, w = landed_pfas(c)
-        f = [figures(t, c["rx"]), figures(t, -np.log10(pS + 0.2 * pR + w * pA))]
+        f = [figures(t, c["rx"]), figures(t, landed_score(c))]
         f += [figures(t, blocked(cube, c, n, True)) for n in (2, 3)]
         figs.append(f)
         rows.append("| `%s` | %s |" % (scene, " | ".join("%.4f / %.3f" % x[:2] for x in f)))

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fusion_screen import components, landed_pfas, pfa, tail_fit  # noqa: E402
+from fusion_screen import components, landed_score, pfa, tail_fit  # noqa: E402
 from quality import ALL_SCENES  # noqa: E402
 
 DROPS = [0, 0.005, 0.01, 0.02, 0.05]
@@ -36,8 +36,7 @@ for s in ALL_SCENES:
     if not os.path.exists(os.path.join(d, "%s_1.npz" % s[:-4])):
         continue
     c = components(d, s, "1")
-    pS, pR, pA, w = landed_pfas(c)
-    f = -np.log10(np.maximum(pS + 0.2 * pR + w * pA, 1e-300))
+    f = landed_score(c)
     bg = c["truth"].ravel() == 0
     cells = []
     for dr in DROPS:

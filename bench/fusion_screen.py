@@ -200,6 +200,12 @@ def landed_pfas(c):
     return pfa(tail_fit(c["scaled"], False), c["scaled"]), pR, pA, w
 
 
+def landed_score(c):
+    """The landed default's fused score, -log10(pS + 0.2 pR + w pA), before the output calibration."""
+    pS, pR, pA, w = landed_pfas(c)
+    return -np.log10(np.maximum(pS + 0.2 * pR + w * pA, 1e-300))
+
+
 GRID = [(a, k0) for a in (10, 20, 50, 100, 200, 1000) for k0 in (1.15, 1.2, 1.25, 1.3, 1.35)]
 
 

@@ -28,22 +28,34 @@ from run_bench import ROOT, write_report
 QUADRANTS = ["abu-airport-1.mat", "abu-airport-2.mat", "abu-airport-3.mat", "abu-urban-4.mat"]
 
 
-def write_mosaic(path, truth_path):
+def quadrant(q, h, w):
+    """Rows and columns of quadrant q (0 top left, 1 top right, 2 bottom left, 3 bottom right)."""
+    r, k = divmod(q, 2)
+    return slice(r * h, (r + 1) * h), slice(k * w, (k + 1) * w)
+
+
+def build_mosaic():
+    """The four scenes side by side: cube (2h x 2w x bands, float32), truth (bool), h, w."""
     cubes, truths = zip(*(load_mat(s) for s in QUADRANTS))
     h, w, b = cubes[0].shape
     big = np.zeros((2 * h, 2 * w, b), np.float32)
-    gt = np.zeros((2 * h, 2 * w), np.uint8)
+    gt = np.zeros((2 * h, 2 * w), bool)
     for q, (c, t) in enumerate(zip(cubes, truths)):
-        r, k = divmod(q, 2)
-        big[r * h:(r + 1) * h, k * w:(k + 1) * w] = c
-        gt[r * h:(r + 1) * h, k * w:(k + 1) * w] = t.reshape(h, w)
+        big[quadrant(q, h, w)] = c
+        gt[quadrant(q, h, w)] = t.reshape(h, w)
+    return big, gt, h, w
+
+
+def write_mosaic(path, truth_path):
+    big, gt, h, w = build_mosaic()
+    b = big.shape[2]
     drv = gdal.GetDriverByName("GTiff")
     ds = drv.Create(path, 2 * w, 2 * h, b, gdal.GDT_Float32, ["INTERLEAVE=BAND", "TILED=YES"])
     for k in range(b):
         ds.GetRasterBand(k + 1).WriteArray(big[:, :, k])
     ds = None
     ds = drv.Create(truth_path, 2 * w, 2 * h, 1, gdal.GDT_Byte)
-    ds.GetRasterBand(1).WriteArray(gt)
+    ds.GetRasterBand(1).WriteArray(gt.astype(np.uint8))
     ds = None
     return gt, h, w
 
@@ -52,9 +64,8 @@ def per_quadrant(score_path, gt, h, w):
     s = read_tif(score_path)
     out = []
     for q in range(4):
-        r, k = divmod(q, 2)
-        t = gt[r * h:(r + 1) * h, k * w:(k + 1) * w].reshape(-1) != 0
-        auc, pd2, _ = figures(t, s[r * h:(r + 1) * h, k * w:(k + 1) * w].reshape(-1))
+        sl = quadrant(q, h, w)
+        auc, pd2, _ = figures(gt[sl].reshape(-1), s[sl].reshape(-1))
         out.append((auc, pd2))
     return out
 
