@@ -196,26 +196,38 @@ Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const Rx
 }
 
 // The reference from a whole scene's parts (valid pixels: finite mse).
-// The weight of RX against every pixel: the caller's, or the scene's rule.
+// The weight of RX against every pixel: the caller's, or the scene's rule,
+// and on a scene larger than kFusionBlock the rule per block (read from
+// `scene`, rows x cols).
 ScoreReference reference_of(const Parts &s, std::vector<double> weights, const RxBackground &bg,
-                            const RxBackground &all, double all_weight) {
+                            const RxBackground &all, double all_weight, const SceneReader &scene) {
   std::vector<uint8_t> valid(s.mse.size());
   for (size_t i = 0; i < valid.size(); ++i) valid[i] = std::isfinite(s.mse[i]);
   ScoreReference ref;
   ref.band_weight = std::move(weights);
   ref.rx_mean = bg.mean, ref.rx_inverse = bg.inverse;
   ref.all_mean = all.mean, ref.all_inverse = all.inverse;
-  for (size_t i : sample_pixels(valid.size(), valid))
+  const std::vector<size_t> sample = sample_pixels(valid.size(), valid);
+  for (size_t i : sample)
     ref.mse.push_back(s.mse[i]), ref.scaled.push_back(s.scaled[i]), ref.rx.push_back(s.rx[i]),
         ref.rx_all.push_back(s.rx_all[i]);
   ref.kurtosis = rx_kurtosis(s.rx_all);
   ref.all_weight = all_weight >= 0 ? all_weight : rx_all_weight(ref.kurtosis);
+  if (all_weight < 0) ref.block_weight = block_weights(scene, ref.all_weight);
+  if (ref.has_blocks()) {
+    ref.grid_rows = scene.rows(), ref.grid_cols = scene.cols();
+    const std::vector<float> w = pixel_weights(ref, scene.rows(), scene.cols(), {0, 0, scene.rows(), scene.cols()});
+    for (size_t i : sample) ref.sample_weight.push_back(w[i]);
+  }
   return ref;
 }
 
 // The reference as the caller weighs it (DetectOptions::rx_all_weight).
 ScoreReference weighed(ScoreReference ref, double all_weight) {
-  if (all_weight >= 0 && ref.has_all()) ref.all_weight = all_weight;
+  if (all_weight >= 0 && ref.has_all()) {
+    ref.all_weight = all_weight;
+    ref.block_weight.clear(), ref.sample_weight.clear(), ref.grid_rows = ref.grid_cols = 0;
+  }
   return ref;
 }
 
@@ -264,7 +276,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
     const RxBackground bg{ref.rx_mean, ref.rx_inverse}, all{ref.all_mean, ref.all_inverse};
     const bool fused = o.score == Score::Fused;
     const Parts s = parts_of(cube, net, p, fused ? &bg : nullptr, fused && ref.has_all() ? &all : nullptr);
-    d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all);
+    d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all, pixel_weights(ref, p.H, p.W, p.at));
     d.background = std::move(net.background);
     d.reference = ref;
     return d;
@@ -282,8 +294,9 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   const RxBackground bg = purified_rx(CubeReader(cube), s.scaled, o.rx_purify),
                      all = purified_rx(CubeReader(cube), s.scaled, 0);
   s.rx = rx_score(cube, bg), s.rx_all = rx_score(cube, all);
-  d.reference = reference_of(s, weights, bg, all, o.rx_all_weight);
-  d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all);
+  d.reference = reference_of(s, weights, bg, all, o.rx_all_weight, CubeReader(cube));
+  d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all,
+                      pixel_weights(d.reference, cube.rows, cube.cols, {0, 0, cube.rows, cube.cols}));
   d.background = std::move(net.background);
   return d;
 }
@@ -388,9 +401,10 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   }
   if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   Detection d;
-  d.reference = refit ? reference_of(all, weights, bg, bg_all, o.rx_all_weight) : model_ref;
+  d.reference = refit ? reference_of(all, weights, bg, bg_all, o.rx_all_weight, scene) : model_ref;
   if (d.reference.mse.empty()) throw Error("no valid pixel (everything is nodata or masked)");
-  d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx, all.rx_all);
+  d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx, all.rx_all,
+                      pixel_weights(d.reference, H, W, {0, 0, H, W}));
   return d;
 }
 

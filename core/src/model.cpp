@@ -217,6 +217,12 @@ void write_reference(torch::serialize::OutputArchive &a, const Model::Impl &m) {
     a.write("bs3l_ref_rx_all", dvec_tensor(r.rx_all), true);
     a.write("bs3l_ref_all_weight", dvec_tensor({r.kurtosis, r.all_weight}), true);
   }
+  if (r.has_blocks()) {
+    std::vector<double> grid{double(r.grid_rows), double(r.grid_cols)};
+    grid.insert(grid.end(), r.block_weight.begin(), r.block_weight.end());
+    a.write("bs3l_ref_blocks", dvec_tensor(grid), true);
+    a.write("bs3l_ref_sample_weight", dvec_tensor(r.sample_weight), true);
+  }
 }
 
 void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std::string &path) {
@@ -244,6 +250,20 @@ void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std
       if (!a.try_read(all_names[k], x, true)) throw Error("'" + path + "' is damaged (its fusion reference)");
       *all_parts[k] = tensor_dvec(x);
     }
+  }
+  // The weight per block: absent in files of earlier builds and for scenes within one block.
+  torch::Tensor blocks, sample_weight;
+  if (a.try_read("bs3l_ref_blocks", blocks, true)) {
+    const std::vector<double> g = tensor_dvec(blocks);
+    if (g.size() < 2 || !a.try_read("bs3l_ref_sample_weight", sample_weight, true))
+      throw Error("'" + path + "' is damaged (its fusion weights per block)");
+    r.grid_rows = int(g[0]), r.grid_cols = int(g[1]);
+    r.block_weight.assign(g.begin() + 2, g.end());
+    r.sample_weight = tensor_dvec(sample_weight);
+    const bool fits = r.grid_rows > 0 && r.grid_cols > 0 && r.has_all() &&
+                      r.block_weight.size() == size_t(fusion_blocks(r.grid_rows)) * size_t(fusion_blocks(r.grid_cols)) &&
+                      r.sample_weight.size() == r.rx_all.size();
+    if (!fits) throw Error("'" + path + "' is damaged (its fusion weights per block)");
   }
   const size_t B = size_t(m.config.bands);
   const bool ok = m.fill.size() == B && (r.empty() || (r.band_weight.size() == B && r.rx_mean.size() == B &&

@@ -128,12 +128,19 @@ namespace {
 
 std::vector<float> fuse_with(const Calibration &a, const Calibration &b, const std::vector<float> &scaled,
                              const std::vector<float> &rx, double weight, const Calibration *c = nullptr,
-                             const std::vector<float> &rx_all = {}, double all_weight = 0) {
-  if (scaled.size() != rx.size() || (c && rx_all.size() != rx.size())) throw Error("scores to fuse differ in size");
+                             const std::vector<float> &rx_all = {}, double all_weight = 0,
+                             const std::vector<float> &all_weights = {}) {
+  if (scaled.size() != rx.size() || (c && rx_all.size() != rx.size()) ||
+      (!all_weights.empty() && all_weights.size() != rx.size()))
+    throw Error("scores to fuse differ in size");
   std::vector<float> out(scaled.size());
   for (size_t i = 0; i < out.size(); ++i) {
     double p = a.pfa(scaled[i]) + weight * b.pfa(rx[i]);
-    if (c && all_weight > 0) p += all_weight * c->pfa(rx_all[i]);
+    if (c && all_weight > 0) {
+      const double w = all_weights.empty() ? all_weight : double(all_weights[i]);
+      p += w * c->pfa(rx_all[i]);
+      if (w != all_weight) p *= (1 + weight + all_weight) / (1 + weight + w);
+    }
     out[i] = float(-std::log10(p));  // NaN propagates
   }
   return out;
@@ -187,9 +194,29 @@ double rx_kurtosis(const std::vector<float> &rx) {
 
 double rx_all_weight(double kurtosis) { return 0.2 + 200 * std::max(0.0, kurtosis - 1.2); }
 
+int fusion_blocks(int extent) { return std::max(1, (extent + kFusionBlock - 1) / kFusionBlock); }
+
+int block_of(int y, int extent, int blocks) {
+  int k = int(int64_t(y) * blocks / extent);  // edges at floor(k x extent / blocks)
+  while (k + 1 < blocks && int64_t(k + 1) * extent / blocks <= y) ++k;
+  while (k > 0 && int64_t(k) * extent / blocks > y) --k;
+  return k;
+}
+
+std::vector<float> pixel_weights(const ScoreReference &ref, int rows, int cols, const Window &at) {
+  if (!ref.has_blocks() || rows != ref.grid_rows || cols != ref.grid_cols) return {};
+  const int nr = fusion_blocks(rows), nc = fusion_blocks(cols);
+  std::vector<float> w(size_t(at.rows) * at.cols);
+  for (int r = 0; r < at.rows; ++r)
+    for (int c = 0; c < at.cols; ++c)
+      w[size_t(r) * at.cols + c] =
+          float(ref.block_weight[size_t(block_of(r + at.row, rows, nr)) * nc + block_of(c + at.col, cols, nc)]);
+  return w;
+}
+
 std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &mse,
                              const std::vector<float> &scaled, const std::vector<float> &rx,
-                             const std::vector<float> &rx_all) {
+                             const std::vector<float> &rx_all, const std::vector<float> &all_weights) {
   switch (s) {
     case Score::Mse: return mse;
     case Score::Scaled: return scaled;
@@ -199,7 +226,7 @@ std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weigh
                          rx_weight);
       const Calibration all = component(ref.rx_all, Tail::Power);
       return fuse_with(component(ref.scaled, Tail::Exponential), component(ref.rx, Tail::Power), scaled, rx,
-                       rx_weight, &all, rx_all, ref.all_weight);
+                       rx_weight, &all, rx_all, ref.all_weight, all_weights);
     }
   }
   return mse;
@@ -208,8 +235,9 @@ std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weigh
 std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,
                               TailFit *fit) {
   const std::vector<float> sm(ref.mse.begin(), ref.mse.end()), ss(ref.scaled.begin(), ref.scaled.end()),
-      sr(ref.rx.begin(), ref.rx.end()), sa(ref.rx_all.begin(), ref.rx_all.end());
-  const std::vector<float> sample = raw_score(ref, s, rx_weight, sm, ss, sr, sa);
+      sr(ref.rx.begin(), ref.rx.end()), sa(ref.rx_all.begin(), ref.rx_all.end()),
+      sw(ref.sample_weight.begin(), ref.sample_weight.end());
+  const std::vector<float> sample = raw_score(ref, s, rx_weight, sm, ss, sr, sa, ref.has_blocks() ? sw : std::vector<float>());
   const Calibration cal(std::vector<double>(sample.begin(), sample.end()), tail_of(s), 0.90, 0.99);
   if (fit) *fit = cal.fit;
   std::vector<float> out(raw.size());

@@ -11,6 +11,11 @@ std::string raw_unit_of(Score s, double rx_weight, const ScoreReference &ref) {
     case Score::Scaled: return "mean over bands of (residual / the band's robust spread)^2, plus its 3x3 mean";
     case Score::Fused: {
       std::ostringstream o;
+      if (ref.has_blocks()) {  // each pixel weighed by its block, the sum scaled to the scene weight's total
+        o << "-log10((pfa(scaled) + " << rx_weight << " x pfa(global RX) + w x pfa(global RX, every pixel)) x "
+          << 1 + rx_weight + ref.all_weight << " / (" << 1 + rx_weight << " + w)), w: the weight of the pixel's block";
+        return o.str();
+      }
       o << "-log10(pfa(scaled) + " << rx_weight << " x pfa(global RX)";
       if (ref.has_all()) o << " + " << ref.all_weight << " x pfa(global RX, every pixel)";
       o << ")";
@@ -33,6 +38,14 @@ std::string fusion_of(const ScoreReference &ref, const DetectOptions &d, bool fi
         : fitted             ? "auto: 0.2 + 200 x max(0, kurtosis - 1.2)"
                              : "saved with the model")
     << "), " << d.rx_weight << " for RX against the purified background";
+  if (ref.has_blocks()) {
+    // The scene-wide weight above, and the one each block of the scene used.
+    const int nr = fusion_blocks(ref.grid_rows), nc = fusion_blocks(ref.grid_cols);
+    o.precision(4);
+    o << "; per block of the " << ref.grid_rows << "x" << ref.grid_cols << " scene (" << nr << "x" << nc
+      << ", row by row, each block's own RX kurtosis): weights";
+    for (size_t k = 0; k < ref.block_weight.size(); ++k) o << " " << ref.block_weight[k];
+  }
   return o.str();
 }
 

@@ -419,6 +419,85 @@ TEST(Stream, SameScoresAsInMemoryFromWindowsOnly) {
   EXPECT_THROW(detect(m, reader, o), Error);
 }
 
+// A scene larger than kFusionBlock weighs RX per block, each block by its own
+// RX kurtosis: the half with outliers leans on RX, the Gaussian half on the
+// network. The weights travel with the model; a window, a streamed pass and
+// a reloaded model score as the whole scene; a weight the caller fixes
+// serves every pixel.
+TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
+  const int H = 140, W = 16, B = 4;
+  ASSERT_EQ(fusion_blocks(H), 2);
+  ASSERT_EQ(fusion_blocks(W), 1);
+  Cube c(B, H, W);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g(0.f, 0.05f);
+  for (int r = 0; r < H; ++r)
+    for (int x = 0; x < W; ++x)
+      for (int b = 0; b < B; ++b) c.at(b, r, x) = 0.5f + 0.1f * b + g(rng);
+  for (int k = 0; k < 12; ++k)  // outliers in the lower half only
+    for (int b = 0; b < B; ++b) c.at(b, 75 + 5 * k, 2 + k) = b % 2 ? 1.5f : -0.5f;
+  const TrainOptions t = quick(5);
+  Model m = train(c, t);
+  const Detection d = detect(m, c);
+  ASSERT_TRUE(d.reference.has_blocks());
+  EXPECT_EQ(d.reference.grid_rows, H);
+  EXPECT_EQ(d.reference.grid_cols, W);
+  ASSERT_EQ(d.reference.block_weight.size(), 2u);
+  const Cube top = CubeReader(c).read({0, 0, 70, W}), bottom = CubeReader(c).read({70, 0, 70, W});
+  EXPECT_EQ(d.reference.block_weight[0], rx_all_weight(rx_kurtosis(rx_score(top, rx_fit(top)))));
+  EXPECT_EQ(d.reference.block_weight[1], rx_all_weight(rx_kurtosis(rx_score(bottom, rx_fit(bottom)))));
+  EXPECT_DOUBLE_EQ(d.reference.block_weight[0], 0.2);  // Gaussian: the network's side
+  EXPECT_GT(d.reference.block_weight[1], 5.0);          // outliers: RX's side
+  ASSERT_EQ(d.reference.sample_weight.size(), d.reference.rx_all.size());
+  EXPECT_EQ(std::count(d.reference.sample_weight.begin(), d.reference.sample_weight.end(),
+                       double(float(d.reference.block_weight[0]))),
+            70 * W);
+  // Per block, the outliers outrank the Gaussian half's top pixels.
+  float top_max = -1e30f, outlier_min = 1e30f;
+  for (int r = 0; r < 70; ++r)
+    for (int x = 0; x < W; ++x) top_max = std::max(top_max, d.score[size_t(r) * W + x]);
+  for (int k = 0; k < 12; ++k) outlier_min = std::min(outlier_min, d.score[size_t(75 + 5 * k) * W + 2 + k]);
+  EXPECT_GT(outlier_min, top_max);
+  // Streamed, refitted: the same weights and scores.
+  const CountingReader reader(c);
+  const Detection streamed = detect(m, reader, DetectOptions(), 8);
+  EXPECT_EQ(streamed.reference.block_weight, d.reference.block_weight);
+  EXPECT_EQ(streamed.reference.sample_weight, d.reference.sample_weight);
+  expect_same_scores(streamed.score, d.score);
+  // Saved with the model; a window across the block edge scores as within the whole.
+  m.set_reference(d.reference);
+  const std::string path = (std::filesystem::temp_directory_path() / "bs3l_blocks.pt").string();
+  save_model(m, path);
+  Model back = load_model(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(back.reference().block_weight, d.reference.block_weight);
+  EXPECT_EQ(back.reference().sample_weight, d.reference.sample_weight);
+  expect_same_scores(detect(back, c).score, d.score);
+  DetectOptions o;
+  o.tile = 32;  // (same tile grid for the whole and its window: tiles of other sizes may round otherwise)
+  const std::vector<float> whole = detect(back, c, o).score;
+  expect_same_scores(detect(back, reader, o, 32).score, whole);
+  const Window w{60, 0, 20, W}, at = read_region(back, o, H, W, w);
+  Cube part = CubeReader(c).read(at);
+  DetectOptions p = o;
+  p.scene_rows = H, p.scene_cols = W, p.cube_at = at, p.window = w;
+  const std::vector<float> s = detect(back, part, p).score;
+  for (int y = w.row; y < w.row + w.rows; ++y)
+    for (int x = 0; x < W; ++x)
+      if (on_cuda())
+        ASSERT_NEAR(s[size_t(y - at.row) * W + x], whole[size_t(y) * W + x], 1e-3 * std::abs(whole[size_t(y) * W + x]));
+      else
+        ASSERT_EQ(s[size_t(y - at.row) * W + x], whole[size_t(y) * W + x]) << "px " << y << "," << x;
+  // A weight the caller fixes: one for every pixel, no blocks.
+  DetectOptions fixed;
+  fixed.rx_all_weight = 1;
+  EXPECT_FALSE(detect(back, c, fixed).reference.has_blocks());
+  EXPECT_FALSE(detect(train(c, t), c, fixed).reference.has_blocks());
+  // A scene within one block has none.
+  Cube small = CubeReader(c).read({0, 0, 100, W});
+  EXPECT_FALSE(detect(train(small, t), small).reference.has_blocks());
+}
+
 // The statistics pass gives the paper's map01 (one min/max for all bands)
 // and per-band z-scores, summed in pixel order whatever the strip.
 TEST(Stream, SceneStatsMatchTheInMemoryFits) {

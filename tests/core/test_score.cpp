@@ -257,3 +257,56 @@ TEST(Score, FusedThirdTermWeighsRxAgainstEveryPixel) {
   EXPECT_DOUBLE_EQ(roc_auc(rx_led, top), 1.0);
   EXPECT_THROW(raw_score(ref, Score::Fused, 0.2, fa, fa, fb, {1.f}), Error);
 }
+
+// Blocks of a scene larger than kFusionBlock: equal cuts, every pixel in one.
+TEST(Score, FusionBlocksCutTheSceneEvenly) {
+  EXPECT_EQ(fusion_blocks(1), 1);
+  EXPECT_EQ(fusion_blocks(kFusionBlock), 1);
+  EXPECT_EQ(fusion_blocks(kFusionBlock + 1), 2);
+  EXPECT_EQ(fusion_blocks(3 * kFusionBlock), 3);
+  for (int extent : {129, 150, 200, 1000, 1001})
+    for (int n = 1; n <= fusion_blocks(extent); ++n) {
+      std::vector<int> size(n, 0);
+      int last = 0;
+      for (int y = 0; y < extent; ++y) {
+        const int k = block_of(y, extent, n);
+        ASSERT_GE(k, last) << extent << " " << y;  // blocks in order
+        ASSERT_TRUE(k * extent / n <= y && y < (k + 1) * extent / n) << extent << " " << y;  // the edges
+        ++size[k], last = k;
+      }
+      for (int s : size) EXPECT_LE(std::abs(s - extent / n), 1) << extent << "/" << n;
+    }
+}
+
+// Per-pixel weights: each pixel's sum is the weighted mean of its p-values
+// scaled to the scene weight's total, so a pixel weighed as the scene is
+// scores bit for bit as without weights; another scene's size gets none.
+TEST(Score, FusedWeightPerPixel) {
+  const std::vector<double> a = exponential(3000, 31), b = exponential(3000, 32), c = exponential(3000, 33);
+  ScoreReference ref;
+  ref.band_weight = {1};
+  ref.scaled = a, ref.rx = b, ref.mse = a, ref.rx_all = c;
+  ref.all_mean = {0}, ref.all_inverse = {1}, ref.all_weight = 0.25;
+  const std::vector<float> fa(a.begin(), a.end()), fb(b.begin(), b.end()), fc(c.begin(), c.end());
+  const std::vector<float> one = raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc);
+  EXPECT_EQ(raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc, std::vector<float>(fa.size(), 0.25f)), one);
+  std::vector<float> w(fa.size(), 0.25f);
+  w[7] = 8;
+  const std::vector<float> mixed = raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc, w);
+  ref.all_weight = 8;
+  const std::vector<float> heavy = raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc);
+  // pixel 7: the heavy weight's mean of p-values, on the light weight's scale
+  EXPECT_NEAR(mixed[7], heavy[7] - std::log10((1 + 0.2 + 0.25) / (1 + 0.2 + 8)), 1e-5);
+  EXPECT_EQ(mixed[8], one[8]);
+  ref.all_weight = 0.25;
+  EXPECT_THROW(raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc, {1.f}), Error);
+  // The block of a pixel by its place in the scene, for any window.
+  ref.grid_rows = 200, ref.grid_cols = 100, ref.block_weight = {1, 2};
+  const std::vector<float> pw = pixel_weights(ref, 200, 100, {95, 10, 10, 3});
+  ASSERT_EQ(pw.size(), 30u);
+  EXPECT_EQ(pw.front(), 1.f);  // row 95: the first block (rows 0-99)
+  EXPECT_EQ(pw.back(), 2.f);   // row 104: the second
+  EXPECT_TRUE(pixel_weights(ref, 201, 100, {0, 0, 1, 1}).empty());
+  ref.block_weight.clear();
+  EXPECT_TRUE(pixel_weights(ref, 200, 100, {0, 0, 1, 1}).empty());
+}

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bs3l/calibrate.h"
+#include "bs3l/cube.h"
 
 namespace bs3l {
 
@@ -64,9 +65,33 @@ struct ScoreReference {
   // the fused score gives it.
   std::vector<double> all_mean, all_inverse, rx_all;
   double kurtosis = 0, all_weight = 0;
+  // Per block, on a scene larger than kFusionBlock (empty otherwise, and
+  // under a weight the caller fixed): the weight of RX against every pixel
+  // from each block's own RX kurtosis, blocks row-major on the grid_rows x
+  // grid_cols scene the reference was fitted on; sample_weight: the weight at
+  // each sample pixel (aligned with rx_all).
+  int grid_rows = 0, grid_cols = 0;
+  std::vector<double> block_weight, sample_weight;
   bool empty() const { return band_weight.empty(); }
   bool has_all() const { return !all_mean.empty(); }
+  bool has_blocks() const { return !block_weight.empty(); }
 };
+
+// A scene larger than this in a side is cut into fusion_blocks(side) equal
+// blocks per side for the weight of RX against every pixel: the rule was
+// chosen on scenes of 64-150 pixels, and one weight cannot serve a flight
+// line whose land covers differ (bench/results/mosaic.md).
+constexpr int kFusionBlock = 128;
+int fusion_blocks(int extent);                   // ceil(extent / kFusionBlock)
+int block_of(int y, int extent, int blocks);     // edges at floor(k x extent / blocks)
+// The fused score's per-pixel weights for the window `at` of a rows x cols
+// scene; empty where one weight serves (no blocks, or another scene's size).
+std::vector<float> pixel_weights(const ScoreReference &ref, int rows, int cols, const Window &at);
+// The rule's weight (rx_all_weight) per block of a scene larger than
+// kFusionBlock, each from RX fitted on the block's own valid pixels; a block
+// with fewer than 10 valid pixels per band takes `scene_weight`. Empty for a
+// scene within one block. Reads one block at a time.
+std::vector<double> block_weights(const SceneReader &scene, double scene_weight);
 
 // The pixels a reference is fitted on: every valid one below 2^18 pixels,
 // else every k-th pixel (k = sample_stride(pixels) = pixels >> 17) that is
@@ -89,11 +114,14 @@ void residual_energy(const float *residual, int bands, size_t count, const std::
 std::vector<float> with_neighbours(const std::vector<float> &m, int rows, int cols, const std::vector<uint8_t> &valid);
 
 // The raw score of kind s from its per-pixel parts (rx and rx_all only for
-// Fused; rx_all weighted by ref.all_weight when the reference has it), with
-// the fused components' p-values from the reference's samples.
+// Fused; rx_all weighted by ref.all_weight when the reference has it, or by
+// all_weights per pixel), with the fused components' p-values from the
+// reference's samples. A pixel weighed w_i instead of ref.all_weight has its
+// sum scaled by (1 + rx_weight + all_weight) / (1 + rx_weight + w_i): each is
+// then the same weighted mean of p-values, so blocks compare.
 std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &mse,
                              const std::vector<float> &scaled, const std::vector<float> &rx,
-                             const std::vector<float> &rx_all = {});
+                             const std::vector<float> &rx_all = {}, const std::vector<float> &all_weights = {});
 
 // -log10(pfa) of raw scores of kind s, calibrated on the reference's sample.
 std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,
