@@ -1,5 +1,6 @@
 #include "score_units.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace bs3l::app {
@@ -28,7 +29,7 @@ std::string raw_unit_of(Score s, double rx_weight, const ScoreReference &ref) {
 // What the fused score weighed its parts with, and whence the weight of RX
 // against every pixel.
 // `fitted`: the reference was fitted in this run (else it is the model's).
-std::string fusion_of(const ScoreReference &ref, const DetectOptions &d, bool fitted) {
+std::string fusion_of(const ScoreReference &ref, const DetectOptions &d, bool fitted, size_t most_listed) {
   if (d.score != Score::Fused || !ref.has_all()) return "";
   std::ostringstream o;
   o.precision(6);
@@ -44,7 +45,14 @@ std::string fusion_of(const ScoreReference &ref, const DetectOptions &d, bool fi
     o.precision(4);
     o << "; per block of the " << ref.grid_rows << "x" << ref.grid_cols << " scene (" << nr << "x" << nc
       << ", row by row, each block's own RX kurtosis): weights";
-    for (size_t k = 0; k < ref.block_weight.size(); ++k) o << " " << ref.block_weight[k];
+    std::vector<double> w = ref.block_weight;
+    if (w.size() <= most_listed) {
+      for (double x : w) o << " " << x;
+    } else {  // a flight line's hundreds: their spread here, each one in the metadata
+      std::sort(w.begin(), w.end());
+      o << " from " << w.front() << " to " << w.back() << ", median " << w[w.size() / 2]
+        << " (every block's in the score's BS3LNET_FUSION)";
+    }
   }
   return o.str();
 }
@@ -67,7 +75,8 @@ Scores in_units(std::vector<float> raw, bool pfa, Tail tail, const std::string &
 Scores network_scores(const Detection &det, const DetectOptions &d, bool pfa, bool fitted) {
   Scores s;
   s.pfa = pfa, s.raw_unit = raw_unit_of(d.score, d.rx_weight, det.reference);
-  s.fusion = fusion_of(det.reference, d, fitted);
+  s.fusion = fusion_of(det.reference, d, fitted, size_t(-1));
+  s.fusion_note = fusion_of(det.reference, d, fitted, 16);
   if (!pfa) {
     s.value = det.score;
     return s;

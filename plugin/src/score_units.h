@@ -13,7 +13,8 @@ struct Scores {
   std::vector<float> value;
   bool pfa = false;
   std::string raw_unit, calibration;
-  std::string fusion;  // the fused score's weights and why (empty for other scores)
+  std::string fusion;       // the fused score's weights and why (empty for other scores)
+  std::string fusion_note;  // the same for the terminal: at most 16 block weights listed
 };
 
 // Raw scores, calibrated with a tail fitted to them when `pfa`.

@@ -215,7 +215,7 @@ void write_scores(const Outputs &o, const Raster &in, const Scores &s, const std
   if (s.pfa) res["calibration"] = s.calibration;
   if (!s.fusion.empty()) res["fusion"] = s.fusion;
   if (s.pfa) band["BS3LNET_CALIBRATION"] = s.calibration;
-  if (!s.fusion.empty()) band["BS3LNET_FUSION"] = s.fusion, notes.push_back("Fusion: " + s.fusion);
+  if (!s.fusion.empty()) band["BS3LNET_FUSION"] = s.fusion, notes.push_back("Fusion: " + s.fusion_note);
   write_raster(o.scores, o.write, in.cube.rows, in.cube.cols, {s.value.data()}, in.geo,
                {s.pfa ? "anomaly score, -log10 of the estimated false-alarm probability" : "anomaly score"},
                {{"BS3LNET_METHOD", method}, {"BS3LNET_PARAMETERS", params}, {"BS3LNET_INPUT", in.path},

@@ -432,6 +432,17 @@ class Rasters(unittest.TestCase):
         self.assertEqual(code, 0, se)
         self.assertIn("weights " + line.split("weights ")[1], so2)
         np.testing.assert_array_equal(read(p("a.tif"))[0], read(p("b.tif"))[0])
+        # A long strip (1 x 18 blocks): the terminal gets their spread, the metadata each one.
+        write_cube(p("strip.tif"), small_cube(rows=20, cols=2200))
+        code, so, se = run("detect", p("strip.tif"), p("c.tif"), *FAST[:-1])
+        self.assertEqual(code, 0, se)
+        line = next(l for l in so.splitlines() if l.startswith("Fusion: "))
+        self.assertRegex(line, r"\(1x18, .*\): weights from [0-9.]+ to [0-9.]+, median [0-9.]+ \(every block's in")
+        ds = read(p("c.tif"))[2]  # held: a band must not outlive its dataset
+        full = ds.GetRasterBand(1).GetMetadataItem("BS3LNET_FUSION")
+        listed = [float(x) for x in full.split("weights ")[1].split()]
+        self.assertEqual(len(listed), 18)
+        self.assertIn("from %g to %g" % (min(listed), max(listed)), line)
 
     def test_auto_steps_follow_the_scene_area(self):
         # A scene larger than the training tile trains 300 visits per pixel
