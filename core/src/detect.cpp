@@ -222,6 +222,11 @@ ScoreReference reference_of(const Parts &s, std::vector<double> weights, const R
   return ref;
 }
 
+// The fused score's weight per pixel of the window `at` (none for other scores).
+std::vector<float> fused_weights(const ScoreReference &ref, const DetectOptions &o, int rows, int cols, const Window &at) {
+  return o.score == Score::Fused ? pixel_weights(ref, rows, cols, at) : std::vector<float>();
+}
+
 // The reference as the caller weighs it (DetectOptions::rx_all_weight).
 ScoreReference weighed(ScoreReference ref, double all_weight) {
   if (all_weight >= 0 && ref.has_all()) {
@@ -276,7 +281,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
     const RxBackground bg{ref.rx_mean, ref.rx_inverse}, all{ref.all_mean, ref.all_inverse};
     const bool fused = o.score == Score::Fused;
     const Parts s = parts_of(cube, net, p, fused ? &bg : nullptr, fused && ref.has_all() ? &all : nullptr);
-    d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all, pixel_weights(ref, p.H, p.W, p.at));
+    d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all, fused_weights(ref, o, p.H, p.W, p.at));
     d.background = std::move(net.background);
     d.reference = ref;
     return d;
@@ -296,7 +301,7 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   s.rx = rx_score(cube, bg), s.rx_all = rx_score(cube, all);
   d.reference = reference_of(s, weights, bg, all, o.rx_all_weight, CubeReader(cube));
   d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all,
-                      pixel_weights(d.reference, cube.rows, cube.cols, {0, 0, cube.rows, cube.cols}));
+                      fused_weights(d.reference, o, cube.rows, cube.cols, {0, 0, cube.rows, cube.cols}));
   d.background = std::move(net.background);
   return d;
 }
@@ -404,7 +409,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   d.reference = refit ? reference_of(all, weights, bg, bg_all, o.rx_all_weight, scene) : model_ref;
   if (d.reference.mse.empty()) throw Error("no valid pixel (everything is nodata or masked)");
   d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx, all.rx_all,
-                      pixel_weights(d.reference, H, W, {0, 0, H, W}));
+                      fused_weights(d.reference, o, H, W, {0, 0, H, W}));
   return d;
 }
 

@@ -1,6 +1,4 @@
 // The fused score's RX weight per block of a large scene.
-#include <cstdint>
-
 #include "bs3l/rx.h"
 #include "bs3l/score.h"
 
@@ -12,8 +10,8 @@ std::vector<double> block_weights(const SceneReader &scene, double scene_weight)
   std::vector<double> w;
   for (int a = 0; a < nr; ++a)
     for (int b = 0; b < nc; ++b) {
-      const int r0 = int(int64_t(a) * H / nr), r1 = int(int64_t(a + 1) * H / nr);
-      const int c0 = int(int64_t(b) * W / nc), c1 = int(int64_t(b + 1) * W / nc);
+      const int r0 = block_edge(a, H, nr), r1 = block_edge(a + 1, H, nr);
+      const int c0 = block_edge(b, W, nc), c1 = block_edge(b + 1, W, nc);
       const Cube block = scene.read({r0, c0, r1 - r0, c1 - c0});
       size_t valid = 0;
       for (size_t i = 0; i < block.pixels(); ++i) valid += block.is_valid(i);

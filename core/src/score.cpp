@@ -196,21 +196,25 @@ double rx_all_weight(double kurtosis) { return 0.2 + 200 * std::max(0.0, kurtosi
 
 int fusion_blocks(int extent) { return std::max(1, (extent + kFusionBlock - 1) / kFusionBlock); }
 
+int block_edge(int k, int extent, int blocks) { return int(int64_t(k) * extent / blocks); }
+
 int block_of(int y, int extent, int blocks) {
-  int k = int(int64_t(y) * blocks / extent);  // edges at floor(k x extent / blocks)
-  while (k + 1 < blocks && int64_t(k + 1) * extent / blocks <= y) ++k;
-  while (k > 0 && int64_t(k) * extent / blocks > y) --k;
+  int k = int(int64_t(y) * blocks / extent);
+  while (k + 1 < blocks && block_edge(k + 1, extent, blocks) <= y) ++k;
+  while (k > 0 && block_edge(k, extent, blocks) > y) --k;
   return k;
 }
 
 std::vector<float> pixel_weights(const ScoreReference &ref, int rows, int cols, const Window &at) {
   if (!ref.has_blocks() || rows != ref.grid_rows || cols != ref.grid_cols) return {};
   const int nr = fusion_blocks(rows), nc = fusion_blocks(cols);
+  std::vector<int> col_block(at.cols);
+  for (int c = 0; c < at.cols; ++c) col_block[c] = block_of(c + at.col, cols, nc);
   std::vector<float> w(size_t(at.rows) * at.cols);
-  for (int r = 0; r < at.rows; ++r)
-    for (int c = 0; c < at.cols; ++c)
-      w[size_t(r) * at.cols + c] =
-          float(ref.block_weight[size_t(block_of(r + at.row, rows, nr)) * nc + block_of(c + at.col, cols, nc)]);
+  for (int r = 0; r < at.rows; ++r) {
+    const double *row = &ref.block_weight[size_t(block_of(r + at.row, rows, nr)) * nc];
+    for (int c = 0; c < at.cols; ++c) w[size_t(r) * at.cols + c] = float(row[col_block[c]]);
+  }
   return w;
 }
 

@@ -83,7 +83,8 @@ struct ScoreReference {
 // line whose land covers differ (bench/results/mosaic.md).
 constexpr int kFusionBlock = 128;
 int fusion_blocks(int extent);                   // ceil(extent / kFusionBlock)
-int block_of(int y, int extent, int blocks);     // edges at floor(k x extent / blocks)
+int block_edge(int k, int extent, int blocks);   // where block k starts: floor(k x extent / blocks)
+int block_of(int y, int extent, int blocks);     // the block holding y
 // The fused score's per-pixel weights for the window `at` of a rows x cols
 // scene; empty where one weight serves (no blocks, or another scene's size).
 std::vector<float> pixel_weights(const ScoreReference &ref, int rows, int cols, const Window &at);
