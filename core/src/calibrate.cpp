@@ -108,6 +108,27 @@ double Calibration::pfa(double x) const {
   return above / n;
 }
 
+RankCalibration::RankCalibration(const std::vector<double> &sample, Calibration onto_)
+    : own(sample, Tail::Exponential, 0.90, 0.99), onto(std::move(onto_)) {
+  own.fit.slope = 0;  // the share of the sample only
+}
+
+double RankCalibration::pfa(double x) const {
+  const double q = own.pfa(x);
+  const std::vector<double> &s = onto.sorted;
+  if (!std::isfinite(q) || s.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const double n = double(s.size()), k = n * (1 - q);  // onto's entry with the share q at or above it
+  if (k <= 0) return onto.pfa(s.front()) * q;             // below the lowest: q in (1, 1 + 1/n)
+  if (k >= n - 1) return onto.pfa(s.back()) * q * n;     // above the highest: proportional
+  const size_t i = size_t(k);
+  return onto.pfa(s[i] + (k - double(i)) * (s[i + 1] - s[i]));
+}
+
+std::string RankCalibration::describe(const std::string &onto_name) const {
+  return "ranked onto " + onto_name + ": the score at rank share q of the reference takes the pfa of " + onto_name +
+         " at rank share q; " + onto_name + ": " + onto.fit.describe();
+}
+
 std::vector<float> pfa_log10(const std::vector<float> &score, Tail tail, TailFit *fit) {
   const std::vector<double> s(score.begin(), score.end());
   const TailFit f = fit_tail(s, tail);

@@ -237,15 +237,25 @@ std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weigh
 }
 
 std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,
-                              TailFit *fit) {
+                              std::string *how) {
   const std::vector<float> sm(ref.mse.begin(), ref.mse.end()), ss(ref.scaled.begin(), ref.scaled.end()),
       sr(ref.rx.begin(), ref.rx.end()), sa(ref.rx_all.begin(), ref.rx_all.end()),
       sw(ref.sample_weight.begin(), ref.sample_weight.end());
   const std::vector<float> sample = raw_score(ref, s, rx_weight, sm, ss, sr, sa, ref.has_blocks() ? sw : std::vector<float>());
-  const Calibration cal(std::vector<double>(sample.begin(), sample.end()), tail_of(s), 0.90, 0.99);
-  if (fit) *fit = cal.fit;
   std::vector<float> out(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) out[i] = float(-std::log10(cal.pfa(raw[i])));  // NaN stays NaN
+  const auto in_units = [&](const auto &cal) {
+    for (size_t i = 0; i < raw.size(); ++i) out[i] = float(-std::log10(cal.pfa(raw[i])));  // NaN stays NaN
+  };
+  if (s == Score::Fused) {  // on the network's own scale: its tail holds, the fused one's does not
+    const RankCalibration cal(std::vector<double>(sample.begin(), sample.end()),
+                              Calibration(ref.scaled, tail_of(Score::Scaled), 0.90, 0.99));
+    if (how) *how = cal.describe("the `scaled` score");
+    in_units(cal);
+    return out;
+  }
+  const Calibration cal(std::vector<double>(sample.begin(), sample.end()), tail_of(s), 0.90, 0.99);
+  if (how) *how = cal.fit.describe();
+  in_units(cal);
   return out;
 }
 

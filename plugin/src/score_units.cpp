@@ -81,9 +81,7 @@ Scores network_scores(const Detection &det, const DetectOptions &d, bool pfa, bo
     s.value = det.score;
     return s;
   }
-  TailFit fit;
-  s.value = calibrated(det.reference, d.score, d.rx_weight, det.score, &fit);
-  s.calibration = fit.describe();
+  s.value = calibrated(det.reference, d.score, d.rx_weight, det.score, &s.calibration);
   return s;
 }
 

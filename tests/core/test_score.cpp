@@ -258,6 +258,39 @@ TEST(Score, FusedThirdTermWeighsRxAgainstEveryPixel) {
   EXPECT_THROW(raw_score(ref, Score::Fused, 0.2, fa, fa, fb, {1.f}), Error);
 }
 
+// The fused output is ranked onto `scaled`: its k-th highest pixel of the
+// reference reads as `scaled`'s k-th highest, in the same order as its raw
+// score (so the AUC is unchanged), beyond the sample too.
+TEST(Calibrate, FusedOutputIsRankedOntoTheScaledScore) {
+  const std::vector<double> a = exponential(3000, 31), b = exponential(3000, 32), c = exponential(3000, 33);
+  ScoreReference ref;
+  ref.band_weight = {1};
+  ref.scaled = a, ref.rx = b, ref.mse = a, ref.all_mean = {0}, ref.all_inverse = {1}, ref.rx_all = c;
+  ref.all_weight = 5;
+  const std::vector<float> fa(a.begin(), a.end()), fb(b.begin(), b.end()), fc(c.begin(), c.end());
+  std::vector<float> raw = raw_score(ref, Score::Fused, 0.2, fa, fa, fb, fc);
+  std::string how;
+  const std::vector<float> fused = calibrated(ref, Score::Fused, 0.2, raw, &how);
+  const std::vector<float> scaled = calibrated(ref, Score::Scaled, 0.2, fa);
+  EXPECT_NE(how.find("ranked onto the `scaled` score"), std::string::npos) << how;
+  std::vector<float> f = fused, s = scaled;
+  std::sort(f.begin(), f.end()), std::sort(s.begin(), s.end());
+  // Within 1e-3: a few raw scores tie in float, and a tie reads as its highest share.
+  for (size_t k = 0; k < f.size(); k += 7) EXPECT_NEAR(f[k], s[k], 1e-3 * std::max(1.f, s[k])) << "rank " << k;
+  EXPECT_NEAR(f.back(), s.back(), 1e-4 * s.back());
+  // Ordered as the raw score, and beyond the reference's highest still rising.
+  const float top = *std::max_element(raw.begin(), raw.end());
+  raw.push_back(top + 0.5f), raw.push_back(top + 5.f);
+  const std::vector<float> out = calibrated(ref, Score::Fused, 0.2, raw);
+  std::vector<size_t> order(raw.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return raw[x] < raw[y]; });
+  for (size_t k = 1; k < order.size(); ++k)
+    if (raw[order[k]] > raw[order[k - 1]]) EXPECT_GE(out[order[k]], out[order[k - 1]]) << "at rank " << k;
+  EXPECT_GT(out.back(), out[out.size() - 2]);
+  EXPECT_GT(out[out.size() - 2], f.back());
+}
+
 // Blocks of a scene larger than kFusionBlock: equal cuts, every pixel in one.
 TEST(Score, FusionBlocksCutTheSceneEvenly) {
   EXPECT_EQ(fusion_blocks(1), 1);

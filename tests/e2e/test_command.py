@@ -616,6 +616,7 @@ class Rasters(unittest.TestCase):
         self.assertEqual(r["units"], "pfa")
         self.assertIn("kurtosis", r["fusion"])
         self.assertIn("exponential tail", r["calibration"])
+        self.assertIn("ranked onto the `scaled` score", r["calibration"])  # the fused default's scale
         s, _, _ = read(p("s.tif"))
         t, _, _ = read(truth)
         self.assertAlmostEqual(r["auc"], roc_auc_score(t.ravel() > 0, s.ravel()), places=6)

@@ -46,6 +46,21 @@ struct Calibration {
   double pfa(double x) const;  // NaN stays NaN
 };
 
+// Calibration by rank, for a score whose own tail extrapolates badly (the
+// fused score: its components' p-values decorrelate in the tail, and a line
+// fitted below the top 1% misjudges the top 0.1%; bench/results/
+// quality_screening.md): the score at rank share q of its own sample takes
+// the pfa that `onto` gives at rank share q of onto's sample. So it flags as
+// many pixels at each level as the score it is ranked onto. Strictly
+// decreasing wherever onto's sample has no ties; above its own sample's
+// highest value, proportional to its own (interpolated) share.
+struct RankCalibration {
+  Calibration own, onto;  // own: the empirical share only (no tail)
+  RankCalibration(const std::vector<double> &sample, Calibration onto);
+  double pfa(double x) const;  // NaN stays NaN
+  std::string describe(const std::string &onto_name) const;
+};
+
 // -log10(pfa) as floats (3 = one false alarm per thousand background pixels).
 std::vector<float> pfa_log10(const std::vector<float> &score, Tail tail, TailFit *fit = nullptr);
 

@@ -124,8 +124,9 @@ std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weigh
                              const std::vector<float> &scaled, const std::vector<float> &rx,
                              const std::vector<float> &rx_all = {}, const std::vector<float> &all_weights = {});
 
-// -log10(pfa) of raw scores of kind s, calibrated on the reference's sample.
+// -log10(pfa) of raw scores of kind s, calibrated on the reference's sample
+// (Fused: ranked onto `scaled`, RankCalibration); how: the calibration in words.
 std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,
-                              TailFit *fit = nullptr);
+                              std::string *how = nullptr);
 
 }  // namespace bs3l
