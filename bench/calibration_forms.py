@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fusion_screen import components, landed_pfas, pfa, tail_fit  # noqa: E402
+from fusion_screen import components, far_ratios, landed_pfas, pfa, print_calibration_table, tail_fit  # noqa: E402
 from quality import ALL_SCENES  # noqa: E402
 
 RANGES = [(0.90, 0.99), (0.80, 0.99), (0.95, 0.99), (0.90, 0.995), (0.95, 0.995), (0.97, 0.995), (0.98, 0.995)]
@@ -41,10 +41,5 @@ for s in ALL_SCENES:
     cands["component: pfa of global RX"] = -np.log10(pA)
     cands["component: pfa of purified RX"] = -np.log10(pR)
     for k, z in cands.items():
-        rates.setdefault(k, []).append([np.mean(z[bg] >= -np.log10(p)) / p for p in (1e-2, 1e-3)])
-print("| calibration of the fused score | within x2 of 1e-2 | within x2 of 1e-3 | median observed / nominal at 1e-3 |")
-print("|---|---|---|---|")
-for k, v in rates.items():
-    v = np.array(v)
-    ok = (v >= 0.5) & (v <= 2)
-    print("| %s | %d/%d | %d/%d | %.2f |" % (k, ok[:, 0].sum(), len(v), ok[:, 1].sum(), len(v), np.median(v[:, 1])))
+        rates.setdefault(k, []).append(far_ratios(z, bg))
+print_calibration_table(rates)

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fusion_screen import components, landed_pfas, pfa, tail_fit  # noqa: E402
+from fusion_screen import components, far_ratios, landed_pfas, pfa, print_calibration_table, tail_fit  # noqa: E402
 from quality import ALL_SCENES, FAMILIES  # noqa: E402
 
 
@@ -56,13 +56,8 @@ def main():
         cands["component: `scaled`, 0.90-0.99"] = log_pfa(pS90)
         cands["component: global RX"] = log_pfa(pA)
         for k, z in cands.items():
-            rates.setdefault(k, []).append([np.mean(z[bg] >= -np.log10(p)) / p for p in (1e-2, 1e-3)])
-    print("| calibration of the fused score | within x2 of 1e-2 | within x2 of 1e-3 | median observed / nominal at 1e-3 |")
-    print("|---|---|---|---|")
-    for k, v in rates.items():
-        v = np.array(v)
-        ok = (v >= 0.5) & (v <= 2)
-        print("| %s | %d/%d | %d/%d | %.2f |" % (k, ok[:, 0].sum(), len(v), ok[:, 1].sum(), len(v), np.median(v[:, 1])))
+            rates.setdefault(k, []).append(far_ratios(z, bg))
+    print_calibration_table(rates)
     # Leave one family out: the calibration with the most scenes within x2 at 1e-3 (then 1e-2) on
     # the other families, judged on the left-out one.
     print("\n| left out | chosen without it | its scenes within x2 at 1e-2 / 1e-3 |\n|---|---|---|")

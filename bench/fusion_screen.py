@@ -153,6 +153,21 @@ def figures(truth, score):
     return roc_auc_score(truth, score), pd_at(truth, score, 1e-2), pd_at(truth, score, 1e-3)
 
 
+def far_ratios(z, bg):
+    """Observed background false-alarm rate of pfa-unit scores z at nominal 1e-2 and 1e-3, over nominal."""
+    return [np.mean(z[bg] >= -np.log10(p)) / p for p in (1e-2, 1e-3)]
+
+
+def print_calibration_table(rates):
+    """rates: candidate -> per-scene far_ratios; scenes within a factor of 2, and the median at 1e-3."""
+    print("| calibration of the fused score | within x2 of 1e-2 | within x2 of 1e-3 | median observed / nominal at 1e-3 |")
+    print("|---|---|---|---|")
+    for k, v in rates.items():
+        v = np.array(v)
+        ok = (v >= 0.5) & (v <= 2)
+        print("| %s | %d/%d | %d/%d | %.2f |" % (k, ok[:, 0].sum(), len(v), ok[:, 1].sum(), len(v), np.median(v[:, 1])))
+
+
 def lofo(table, candidates, families, key):
     """Leave one family out: for each family, the candidate with the best key
     over the other families' scenes, and its figures on the left-out family.
