@@ -171,18 +171,19 @@ NetOut run_network(Model::Impl &m, const Cube &cube, const DetectOptions &o, con
 }
 
 // The window's parts (NaN elsewhere): mse, scaled (from the weighted
-// energy and its ring), RX against `bg` and against `all` (when given).
+// energy and its ring), RX against `bg` and against every pixel (all's
+// background, per block where it has them; when given).
 struct Parts {
   std::vector<float> mse, scaled, rx, rx_all;
 };
 
 Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const RxBackground *bg,
-               const RxBackground *all = nullptr) {
+               const ScoreReference *all = nullptr) {
   Parts s;
   s.mse = net.mse;
   s.scaled = with_neighbours(net.weighted, cube.rows, cube.cols, cube.valid);
   if (bg) s.rx = rx_score(cube, *bg);
-  if (all) s.rx_all = rx_score(cube, *all);
+  if (all) s.rx_all = rx_by_block(cube, *all, p.H, p.W, p.at);
   for (int r = 0; r < cube.rows; ++r)
     for (int c = 0; c < cube.cols; ++c) {
       const int y = r + p.at.row, x = c + p.at.col;
@@ -197,9 +198,9 @@ Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const Rx
 
 // The reference from a whole scene's parts (valid pixels: finite mse).
 // The weight of RX against every pixel: the caller's, or the scene's rule,
-// and on a scene larger than kFusionBlock the rule per block (read from
-// `scene`, rows x cols).
-ScoreReference reference_of(const Parts &s, std::vector<double> weights, const RxBackground &bg,
+// and on a scene larger than kFusionBlock the rule and RX's background per
+// block (read from `scene`, rows x cols): s.rx_all is then rescored per block.
+ScoreReference reference_of(Parts &s, std::vector<double> weights, const RxBackground &bg,
                             const RxBackground &all, double all_weight, const SceneReader &scene) {
   std::vector<uint8_t> valid(s.mse.size());
   for (size_t i = 0; i < valid.size(); ++i) valid[i] = std::isfinite(s.mse[i]);
@@ -207,15 +208,15 @@ ScoreReference reference_of(const Parts &s, std::vector<double> weights, const R
   ref.band_weight = std::move(weights);
   ref.rx_mean = bg.mean, ref.rx_inverse = bg.inverse;
   ref.all_mean = all.mean, ref.all_inverse = all.inverse;
+  ref.kurtosis = rx_kurtosis(s.rx_all);  // the global one's
+  ref.all_weight = all_weight >= 0 ? all_weight : rx_all_weight(ref.kurtosis);
+  if (all_weight < 0) fit_blocks(scene, ref);
+  if (ref.has_block_rx()) s.rx_all = rx_by_block(scene, ref);
   const std::vector<size_t> sample = sample_pixels(valid.size(), valid);
   for (size_t i : sample)
     ref.mse.push_back(s.mse[i]), ref.scaled.push_back(s.scaled[i]), ref.rx.push_back(s.rx[i]),
         ref.rx_all.push_back(s.rx_all[i]);
-  ref.kurtosis = rx_kurtosis(s.rx_all);
-  ref.all_weight = all_weight >= 0 ? all_weight : rx_all_weight(ref.kurtosis);
-  if (all_weight < 0) ref.block_weight = block_weights(scene, ref.all_weight);
   if (ref.has_blocks()) {
-    ref.grid_rows = scene.rows(), ref.grid_cols = scene.cols();
     const std::vector<float> w = pixel_weights(ref, scene.rows(), scene.cols(), {0, 0, scene.rows(), scene.cols()});
     for (size_t i : sample) ref.sample_weight.push_back(w[i]);
   }
@@ -232,6 +233,7 @@ ScoreReference weighed(ScoreReference ref, double all_weight) {
   if (all_weight >= 0 && ref.has_all()) {
     ref.all_weight = all_weight;
     ref.block_weight.clear(), ref.sample_weight.clear(), ref.grid_rows = ref.grid_cols = 0;
+    ref.block_mean.clear(), ref.block_inverse.clear();
   }
   return ref;
 }
@@ -278,9 +280,9 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   if (!refit) {
     const ScoreReference ref = weighed(m.reference, o.rx_all_weight);
     NetOut net = run_network(m, cube, o, p, fill, ref.band_weight, false);
-    const RxBackground bg{ref.rx_mean, ref.rx_inverse}, all{ref.all_mean, ref.all_inverse};
+    const RxBackground bg{ref.rx_mean, ref.rx_inverse};
     const bool fused = o.score == Score::Fused;
-    const Parts s = parts_of(cube, net, p, fused ? &bg : nullptr, fused && ref.has_all() ? &all : nullptr);
+    const Parts s = parts_of(cube, net, p, fused ? &bg : nullptr, fused && ref.has_all() ? &ref : nullptr);
     d.score = raw_score(ref, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all, fused_weights(ref, o, p.H, p.W, p.at));
     d.background = std::move(net.background);
     d.reference = ref;
@@ -373,7 +375,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
     weights = band_weights(res, B, slots, sample);
   } else {
     weights = model_ref.band_weight;
-    bg = {model_ref.rx_mean, model_ref.rx_inverse}, bg_all = {model_ref.all_mean, model_ref.all_inverse};
+    bg = {model_ref.rx_mean, model_ref.rx_inverse};
   }
   // Pass 2: every pixel's energies (and RX against the model's background),
   // then the 3x3 support scene-wide.
@@ -386,7 +388,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   for_windows([&](const Cube &c, const DetectOptions &po, const Placement &p) {
     const NetOut net = run_network(m, c, po, p, fill, weights, false, false);
     const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>(),
-                             rx_all = want_all ? rx_score(c, bg_all) : std::vector<float>();
+                             rx_all = want_all ? rx_by_block(c, model_ref, H, W, po.cube_at) : std::vector<float>();
     each_window_pixel(p, [&](size_t i, size_t j) {
       valid[j] = c.is_valid(i);
       all.mse[j] = net.mse[i], weighted[j] = net.weighted[i];

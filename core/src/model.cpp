@@ -222,6 +222,10 @@ void write_reference(torch::serialize::OutputArchive &a, const Model::Impl &m) {
     grid.insert(grid.end(), r.block_weight.begin(), r.block_weight.end());
     a.write("bs3l_ref_blocks", dvec_tensor(grid), true);
     a.write("bs3l_ref_sample_weight", dvec_tensor(r.sample_weight), true);
+    if (r.has_block_rx()) {
+      a.write("bs3l_ref_block_mean", dvec_tensor(r.block_mean), true);
+      a.write("bs3l_ref_block_inverse", dvec_tensor(r.block_inverse), true);
+    }
   }
 }
 
@@ -264,6 +268,16 @@ void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std
                       r.block_weight.size() == size_t(fusion_blocks(r.grid_rows)) * size_t(fusion_blocks(r.grid_cols)) &&
                       r.sample_weight.size() == r.rx_all.size();
     if (!fits) throw Error("'" + path + "' is damaged (its fusion weights per block)");
+    // RX's background per block: absent in files of earlier builds (global RX then).
+    torch::Tensor mean, inverse;
+    if (a.try_read("bs3l_ref_block_mean", mean, true)) {
+      if (!a.try_read("bs3l_ref_block_inverse", inverse, true))
+        throw Error("'" + path + "' is damaged (its RX backgrounds per block)");
+      r.block_mean = tensor_dvec(mean), r.block_inverse = tensor_dvec(inverse);
+      const size_t nb = r.block_weight.size(), b = r.all_mean.size();
+      if (r.block_mean.size() != nb * b || r.block_inverse.size() != nb * b * b)
+        throw Error("'" + path + "' is damaged (its RX backgrounds per block)");
+    }
   }
   const size_t B = size_t(m.config.bands);
   const bool ok = m.fill.size() == B && (r.empty() || (r.band_weight.size() == B && r.rx_mean.size() == B &&

@@ -13,7 +13,8 @@ std::string raw_unit_of(Score s, double rx_weight, const ScoreReference &ref) {
     case Score::Fused: {
       std::ostringstream o;
       if (ref.has_blocks()) {  // each pixel weighed by its block, the sum scaled to the scene weight's total
-        o << "-log10((pfa(scaled) + " << rx_weight << " x pfa(global RX) + w x pfa(global RX, every pixel)) x "
+        o << "-log10((pfa(scaled) + " << rx_weight << " x pfa(global RX) + w x pfa("
+          << (ref.has_block_rx() ? "RX against every pixel of the block" : "global RX, every pixel") << ")) x "
           << 1 + rx_weight + ref.all_weight << " / (" << 1 + rx_weight << " + w)), w: the weight of the pixel's block";
         return o.str();
       }
@@ -44,7 +45,8 @@ std::string fusion_of(const ScoreReference &ref, const DetectOptions &d, bool fi
     const int nr = fusion_blocks(ref.grid_rows), nc = fusion_blocks(ref.grid_cols);
     o.precision(4);
     o << "; per block of the " << ref.grid_rows << "x" << ref.grid_cols << " scene (" << nr << "x" << nc
-      << ", row by row, each block's own RX kurtosis): weights";
+      << ", row by row, each block's own RX kurtosis"
+      << (ref.has_block_rx() ? "; RX against every pixel on the block's own background" : "") << "): weights";
     std::vector<double> w = ref.block_weight;
     if (w.size() <= most_listed) {
       for (double x : w) o << " " << x;

@@ -420,10 +420,11 @@ TEST(Stream, SameScoresAsInMemoryFromWindowsOnly) {
 }
 
 // A scene larger than kFusionBlock weighs RX per block, each block by its own
-// RX kurtosis: the half with outliers leans on RX, the Gaussian half on the
-// network. The weights travel with the model; a window, a streamed pass and
-// a reloaded model score as the whole scene; a weight the caller fixes
-// serves every pixel.
+// RX kurtosis, and measures RX against every pixel of the block on the
+// block's own background: the half with outliers leans on RX, the Gaussian
+// half on the network. Weights and backgrounds travel with the model; a
+// window, a streamed pass and a reloaded model score as the whole scene; a
+// weight the caller fixes serves every pixel, against the global background.
 TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   const int H = 140, W = 16, B = 4;
   ASSERT_EQ(fusion_blocks(H), 2);
@@ -448,6 +449,18 @@ TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   EXPECT_EQ(d.reference.block_weight[1], rx_all_weight(rx_kurtosis(rx_score(bottom, rx_fit(bottom)))));
   EXPECT_DOUBLE_EQ(d.reference.block_weight[0], 0.2);  // Gaussian: the network's side
   EXPECT_GT(d.reference.block_weight[1], 5.0);          // outliers: RX's side
+  // RX against each block's own background: the reference's sample (every
+  // pixel of so small a scene, in order) holds the blocks' own RX scores.
+  ASSERT_TRUE(d.reference.has_block_rx());
+  EXPECT_EQ(d.reference.block_mean.size(), size_t(2 * B));
+  EXPECT_EQ(d.reference.block_inverse.size(), size_t(2 * B * B));
+  std::vector<float> own = rx_score(top, rx_fit(top));
+  const std::vector<float> own_bottom = rx_score(bottom, rx_fit(bottom));
+  own.insert(own.end(), own_bottom.begin(), own_bottom.end());
+  ASSERT_EQ(d.reference.rx_all.size(), own.size());
+  for (size_t i = 0; i < own.size(); ++i) ASSERT_EQ(float(d.reference.rx_all[i]), own[i]) << "px " << i;
+  const std::vector<float> global = rx_global(c);
+  EXPECT_NE(float(d.reference.rx_all[0]), global[0]);
   ASSERT_EQ(d.reference.sample_weight.size(), d.reference.rx_all.size());
   EXPECT_EQ(std::count(d.reference.sample_weight.begin(), d.reference.sample_weight.end(),
                        double(float(d.reference.block_weight[0]))),
@@ -472,6 +485,8 @@ TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   std::filesystem::remove(path);
   EXPECT_EQ(back.reference().block_weight, d.reference.block_weight);
   EXPECT_EQ(back.reference().sample_weight, d.reference.sample_weight);
+  EXPECT_EQ(back.reference().block_mean, d.reference.block_mean);
+  EXPECT_EQ(back.reference().block_inverse, d.reference.block_inverse);
   expect_same_scores(detect(back, c).score, d.score);
   DetectOptions o;
   o.tile = 32;  // (same tile grid for the whole and its window: tiles of other sizes may round otherwise)
@@ -492,7 +507,11 @@ TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   DetectOptions fixed;
   fixed.rx_all_weight = 1;
   EXPECT_FALSE(detect(back, c, fixed).reference.has_blocks());
-  EXPECT_FALSE(detect(train(c, t), c, fixed).reference.has_blocks());
+  EXPECT_FALSE(detect(back, c, fixed).reference.has_block_rx());
+  const Detection refitted = detect(train(c, t), c, fixed);
+  EXPECT_FALSE(refitted.reference.has_blocks());
+  EXPECT_FALSE(refitted.reference.has_block_rx());
+  EXPECT_EQ(float(refitted.reference.rx_all[0]), global[0]);
   // A scene within one block has none.
   Cube small = CubeReader(c).read({0, 0, 100, W});
   EXPECT_FALSE(detect(train(small, t), small).reference.has_blocks());

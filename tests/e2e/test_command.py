@@ -413,21 +413,25 @@ class Rasters(unittest.TestCase):
         self.assertNotIn("per block", line)
 
     def test_fusion_weight_per_block_on_a_scene_larger_than_the_block(self):
-        # A scene over 128 pixels in a side gets the rule's weight per block
-        # (here 2 x 1 blocks), said, saved in the metadata and with the model.
+        # A scene over 128 pixels in a side gets the rule's weight and RX's
+        # background per block (here 2 x 1 blocks), said, saved in the
+        # metadata and with the model.
         d = tmpdir()
         p = lambda f: os.path.join(d, f)
         write_cube(p("in.tif"), small_cube(rows=140, cols=12))
         code, so, se = run("detect", p("in.tif"), p("a.tif"), *FAST[:-1], "--save-model", p("m.pt"))
         self.assertEqual(code, 0, se)
         line = next(l for l in so.splitlines() if l.startswith("Fusion: "))
-        self.assertIn("per block of the 140x12 scene (2x1, row by row, each block's own RX kurtosis): weights ", line)
+        self.assertIn("per block of the 140x12 scene (2x1, row by row, each block's own RX kurtosis; RX against every "
+                      "pixel on the block's own background): weights ", line)
         weights = [float(x) for x in line.split("weights ")[1].split()]
         self.assertEqual(len(weights), 2)
         self.assertTrue(all(w >= 0.2 for w in weights), line)
         ds = read(p("a.tif"))[2]
         self.assertEqual(ds.GetRasterBand(1).GetMetadataItem("BS3LNET_FUSION"), line[len("Fusion: "):])
-        self.assertIn("w: the weight of the pixel's block", ds.GetRasterBand(1).GetMetadataItem("BS3LNET_RAW_UNIT"))
+        unit = ds.GetRasterBand(1).GetMetadataItem("BS3LNET_RAW_UNIT")
+        self.assertIn("w x pfa(RX against every pixel of the block)", unit)
+        self.assertIn("w: the weight of the pixel's block", unit)
         code, so2, se = run("apply", p("m.pt"), p("in.tif"), p("b.tif"))
         self.assertEqual(code, 0, se)
         self.assertIn("weights " + line.split("weights ")[1], so2)

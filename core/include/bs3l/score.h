@@ -6,6 +6,7 @@
 
 #include "bs3l/calibrate.h"
 #include "bs3l/cube.h"
+#include "bs3l/rx.h"
 
 namespace bs3l {
 
@@ -72,9 +73,16 @@ struct ScoreReference {
   // each sample pixel (aligned with rx_all).
   int grid_rows = 0, grid_cols = 0;
   std::vector<double> block_weight, sample_weight;
+  // And RX against every pixel of the block, fitted on the block alone:
+  // each block's background mean (B) and pseudo-inverse covariance (B x B),
+  // blocks one after another (empty: the global background, all_*; a block
+  // too small for a covariance holds the global one). rx_all then holds
+  // these scores at the sample pixels.
+  std::vector<double> block_mean, block_inverse;
   bool empty() const { return band_weight.empty(); }
   bool has_all() const { return !all_mean.empty(); }
   bool has_blocks() const { return !block_weight.empty(); }
+  bool has_block_rx() const { return has_blocks() && !block_mean.empty(); }
 };
 
 // A scene larger than this in a side is cut into fusion_blocks(side) equal
@@ -88,11 +96,19 @@ int block_of(int y, int extent, int blocks);     // the block holding y
 // The fused score's per-pixel weights for the window `at` of a rows x cols
 // scene; empty where one weight serves (no blocks, or another scene's size).
 std::vector<float> pixel_weights(const ScoreReference &ref, int rows, int cols, const Window &at);
-// The rule's weight (rx_all_weight) per block of a scene larger than
-// kFusionBlock, each from RX fitted on the block's own valid pixels; a block
-// with fewer than 10 valid pixels per band takes `scene_weight`. Empty for a
-// scene within one block. Reads one block at a time.
-std::vector<double> block_weights(const SceneReader &scene, double scene_weight);
+// On a scene larger than kFusionBlock, RX fitted per block on the block's
+// own valid pixels: into ref.block_weight the rule's weight (rx_all_weight)
+// from the block's RX kurtosis, into ref.block_mean / block_inverse the
+// block's background. A block with fewer than 10 valid pixels per band takes
+// ref.all_weight and the global background (ref.all_*). Nothing for a scene
+// within one block. Reads one block at a time.
+void fit_blocks(const SceneReader &scene, ScoreReference &ref);
+// RX against every pixel for the window `at` of a rows x cols scene, held
+// in `cube`: each pixel against its block's background where the reference
+// has them for a scene of that size, else against the global one (all_*).
+std::vector<float> rx_by_block(const Cube &cube, const ScoreReference &ref, int rows, int cols, const Window &at);
+// The same for a whole scene, read one block at a time.
+std::vector<float> rx_by_block(const SceneReader &scene, const ScoreReference &ref);
 
 // The pixels a reference is fitted on: every valid one below 2^18 pixels,
 // else every k-th pixel (k = sample_stride(pixels) = pixels >> 17) that is
