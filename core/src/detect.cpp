@@ -199,7 +199,8 @@ Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const Rx
 // The reference from a whole scene's parts (valid pixels: finite mse).
 // The weight of RX against every pixel: the caller's, or the scene's rule,
 // and on a scene larger than kFusionBlock the rule and RX's background per
-// block (read from `scene`, rows x cols): s.rx_all is then rescored per block.
+// block (read from `scene`, rows x cols): s.rx_all is then rescored per block
+// (the reference keeps a sample of both).
 ScoreReference reference_of(Parts &s, std::vector<double> weights, const RxBackground &bg,
                             const RxBackground &all, double all_weight, const SceneReader &scene) {
   std::vector<uint8_t> valid(s.mse.size());
@@ -211,11 +212,14 @@ ScoreReference reference_of(Parts &s, std::vector<double> weights, const RxBackg
   ref.kurtosis = rx_kurtosis(s.rx_all);  // the global one's
   ref.all_weight = all_weight >= 0 ? all_weight : rx_all_weight(ref.kurtosis);
   if (all_weight < 0) fit_blocks(scene, ref);
-  if (ref.has_block_rx()) s.rx_all = rx_by_block(scene, ref);
   const std::vector<size_t> sample = sample_pixels(valid.size(), valid);
   for (size_t i : sample)
     ref.mse.push_back(s.mse[i]), ref.scaled.push_back(s.scaled[i]), ref.rx.push_back(s.rx[i]),
         ref.rx_all.push_back(s.rx_all[i]);
+  if (ref.has_block_rx()) {
+    s.rx_all = rx_by_block(scene, ref);
+    for (size_t i : sample) ref.rx_block.push_back(s.rx_all[i]);
+  }
   if (ref.has_blocks()) {
     const std::vector<float> w = pixel_weights(ref, scene.rows(), scene.cols(), {0, 0, scene.rows(), scene.cols()});
     for (size_t i : sample) ref.sample_weight.push_back(w[i]);
@@ -233,7 +237,7 @@ ScoreReference weighed(ScoreReference ref, double all_weight) {
   if (all_weight >= 0 && ref.has_all()) {
     ref.all_weight = all_weight;
     ref.block_weight.clear(), ref.sample_weight.clear(), ref.grid_rows = ref.grid_cols = 0;
-    ref.block_mean.clear(), ref.block_inverse.clear();
+    ref.block_mean.clear(), ref.block_inverse.clear(), ref.rx_block.clear();
   }
   return ref;
 }

@@ -225,6 +225,7 @@ void write_reference(torch::serialize::OutputArchive &a, const Model::Impl &m) {
     if (r.has_block_rx()) {
       a.write("bs3l_ref_block_mean", dvec_tensor(r.block_mean), true);
       a.write("bs3l_ref_block_inverse", dvec_tensor(r.block_inverse), true);
+      a.write("bs3l_ref_rx_block", dvec_tensor(r.rx_block), true);
     }
   }
 }
@@ -269,13 +270,13 @@ void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std
                       r.sample_weight.size() == r.rx_all.size();
     if (!fits) throw Error("'" + path + "' is damaged (its fusion weights per block)");
     // RX's background per block: absent in files of earlier builds (global RX then).
-    torch::Tensor mean, inverse;
+    torch::Tensor mean, inverse, sample;
     if (a.try_read("bs3l_ref_block_mean", mean, true)) {
-      if (!a.try_read("bs3l_ref_block_inverse", inverse, true))
+      if (!a.try_read("bs3l_ref_block_inverse", inverse, true) || !a.try_read("bs3l_ref_rx_block", sample, true))
         throw Error("'" + path + "' is damaged (its RX backgrounds per block)");
-      r.block_mean = tensor_dvec(mean), r.block_inverse = tensor_dvec(inverse);
+      r.block_mean = tensor_dvec(mean), r.block_inverse = tensor_dvec(inverse), r.rx_block = tensor_dvec(sample);
       const size_t nb = r.block_weight.size(), b = r.all_mean.size();
-      if (r.block_mean.size() != nb * b || r.block_inverse.size() != nb * b * b)
+      if (r.block_mean.size() != nb * b || r.block_inverse.size() != nb * b * b || r.rx_block.size() != r.rx_all.size())
         throw Error("'" + path + "' is damaged (its RX backgrounds per block)");
     }
   }

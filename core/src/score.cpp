@@ -228,7 +228,7 @@ std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weigh
       if (!ref.has_all())  // a model file of an earlier build: its two-term fusion
         return fuse_with(component(ref.scaled, Tail::Exponential), component(ref.rx, Tail::Power), scaled, rx,
                          rx_weight);
-      const Calibration all = component(ref.rx_all, Tail::Power);
+      const Calibration all = component(ref.all_sample(), Tail::Power);
       return fuse_with(component(ref.scaled, Tail::Exponential), component(ref.rx, Tail::Power), scaled, rx,
                        rx_weight, &all, rx_all, ref.all_weight, all_weights);
     }
@@ -239,7 +239,7 @@ std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weigh
 std::vector<float> calibrated(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &raw,
                               std::string *how) {
   const std::vector<float> sm(ref.mse.begin(), ref.mse.end()), ss(ref.scaled.begin(), ref.scaled.end()),
-      sr(ref.rx.begin(), ref.rx.end()), sa(ref.rx_all.begin(), ref.rx_all.end()),
+      sr(ref.rx.begin(), ref.rx.end()), sa(ref.all_sample().begin(), ref.all_sample().end()),
       sw(ref.sample_weight.begin(), ref.sample_weight.end());
   const std::vector<float> sample = raw_score(ref, s, rx_weight, sm, ss, sr, sa, ref.has_blocks() ? sw : std::vector<float>());
   std::vector<float> out(raw.size());

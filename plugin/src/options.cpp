@@ -138,8 +138,9 @@ std::vector<OptionDef> build() {
   add({"--rx-all-weight", "", T::Text, R::None, "W", "auto", {}, 0, 0,
        "fused: the weight of global RX against every pixel; auto: from the scene's RX kurtosis k (Mardia's; 1 for "
        "a Gaussian background), 0.2 + 200 x max(0, k - 1.2): scenes with pixels far outside the global "
-       "distribution lean on RX, heterogeneous ones on the network; per 128-pixel block on a larger scene (0 gives the "
-       "fusion of earlier versions; a number serves every pixel)",
+       "distribution lean on RX, heterogeneous ones on the network; on a larger scene per 128-pixel block, with RX "
+       "against the block's own background (0 gives the fusion of earlier versions; a number serves every pixel, "
+       "against the global background)",
        kScorers, true});
   add({"--rx-purify", "", T::Number, R::None, "F", num(d.rx_purify), {}, 0, 1,
        "when the scores are measured against the scene itself (detect, and apply with statistics from the scene; "

@@ -450,17 +450,23 @@ TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   EXPECT_DOUBLE_EQ(d.reference.block_weight[0], 0.2);  // Gaussian: the network's side
   EXPECT_GT(d.reference.block_weight[1], 5.0);          // outliers: RX's side
   // RX against each block's own background: the reference's sample (every
-  // pixel of so small a scene, in order) holds the blocks' own RX scores.
+  // pixel of so small a scene, in order) holds the blocks' own RX scores,
+  // and the global ones beside them.
   ASSERT_TRUE(d.reference.has_block_rx());
   EXPECT_EQ(d.reference.block_mean.size(), size_t(2 * B));
   EXPECT_EQ(d.reference.block_inverse.size(), size_t(2 * B * B));
   std::vector<float> own = rx_score(top, rx_fit(top));
   const std::vector<float> own_bottom = rx_score(bottom, rx_fit(bottom));
   own.insert(own.end(), own_bottom.begin(), own_bottom.end());
-  ASSERT_EQ(d.reference.rx_all.size(), own.size());
-  for (size_t i = 0; i < own.size(); ++i) ASSERT_EQ(float(d.reference.rx_all[i]), own[i]) << "px " << i;
   const std::vector<float> global = rx_global(c);
-  EXPECT_NE(float(d.reference.rx_all[0]), global[0]);
+  ASSERT_EQ(d.reference.rx_block.size(), own.size());
+  ASSERT_EQ(d.reference.rx_all.size(), own.size());
+  for (size_t i = 0; i < own.size(); ++i) {
+    ASSERT_EQ(float(d.reference.rx_block[i]), own[i]) << "px " << i;
+    ASSERT_EQ(float(d.reference.rx_all[i]), global[i]) << "px " << i;
+  }
+  EXPECT_NE(own[0], global[0]);
+  EXPECT_EQ(&d.reference.all_sample(), &d.reference.rx_block);
   ASSERT_EQ(d.reference.sample_weight.size(), d.reference.rx_all.size());
   EXPECT_EQ(std::count(d.reference.sample_weight.begin(), d.reference.sample_weight.end(),
                        double(float(d.reference.block_weight[0]))),
@@ -487,6 +493,7 @@ TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   EXPECT_EQ(back.reference().sample_weight, d.reference.sample_weight);
   EXPECT_EQ(back.reference().block_mean, d.reference.block_mean);
   EXPECT_EQ(back.reference().block_inverse, d.reference.block_inverse);
+  EXPECT_EQ(back.reference().rx_block, d.reference.rx_block);
   expect_same_scores(detect(back, c).score, d.score);
   DetectOptions o;
   o.tile = 32;  // (same tile grid for the whole and its window: tiles of other sizes may round otherwise)
@@ -507,7 +514,14 @@ TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   DetectOptions fixed;
   fixed.rx_all_weight = 1;
   EXPECT_FALSE(detect(back, c, fixed).reference.has_blocks());
-  EXPECT_FALSE(detect(back, c, fixed).reference.has_block_rx());
+  // A weight fixed on the saved model: global RX, calibrated on its global
+  // sample, as the same weight fixed at fitting time scores it.
+  const Detection on_model = detect(back, c, fixed);
+  EXPECT_FALSE(on_model.reference.has_block_rx());
+  EXPECT_EQ(&on_model.reference.all_sample(), &on_model.reference.rx_all);
+  DetectOptions fixed_refit = fixed;
+  fixed_refit.refit = true;
+  expect_same_scores(on_model.score, detect(back, c, fixed_refit).score);
   const Detection refitted = detect(train(c, t), c, fixed);
   EXPECT_FALSE(refitted.reference.has_blocks());
   EXPECT_FALSE(refitted.reference.has_block_rx());

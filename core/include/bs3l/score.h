@@ -15,8 +15,9 @@ namespace bs3l {
 //         median absolute deviation over the scene) before the mean, plus the
 //         mean of that over the 3x3 neighbourhood (targets span pixels).
 // fused:  `scaled` combined with global RX, twice: RX against a background
-//         the network purified, and RX against every pixel, whose weight the
-//         scene decides (rx_all_weight()).
+//         the network purified, and RX against every pixel (of its block,
+//         on a scene larger than kFusionBlock), whose weight the scene (or
+//         block) decides (rx_all_weight()).
 enum class Score { Mse, Scaled, Fused };
 Score parse_score(const std::string &name);
 std::string to_string(Score s);
@@ -76,13 +77,16 @@ struct ScoreReference {
   // And RX against every pixel of the block, fitted on the block alone:
   // each block's background mean (B) and pseudo-inverse covariance (B x B),
   // blocks one after another (empty: the global background, all_*; a block
-  // too small for a covariance holds the global one). rx_all then holds
-  // these scores at the sample pixels.
-  std::vector<double> block_mean, block_inverse;
+  // too small for a covariance holds the global one), and these scores at
+  // the sample pixels (rx_block; rx_all keeps the global ones, which a
+  // weight the caller fixes is measured with).
+  std::vector<double> block_mean, block_inverse, rx_block;
   bool empty() const { return band_weight.empty(); }
   bool has_all() const { return !all_mean.empty(); }
   bool has_blocks() const { return !block_weight.empty(); }
   bool has_block_rx() const { return has_blocks() && !block_mean.empty(); }
+  // The sample that RX against every pixel is calibrated on.
+  const std::vector<double> &all_sample() const { return has_block_rx() ? rx_block : rx_all; }
 };
 
 // A scene larger than this in a side is cut into fusion_blocks(side) equal
