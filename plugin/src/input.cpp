@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "bs3l/rx.h"
+#include "bs3l/score.h"
 #include "bs3l/stats.h"
 #include "terminal.h"
 
@@ -43,30 +44,32 @@ Input open_input(const std::string &path, const ReadOptions &options, const RunO
   in.raster = reader->info();
   const int B = reader->bands(), H = reader->rows(), W = reader->cols();
   // Per pixel: scores and their parts; streamed, also the sample residuals
-  // (B floats at up to 2^18 pixels) of a refitted run.
+  // (B floats at up to 2^18 pixels) of a refitted run. Per block of a scene
+  // larger than the fused score's block: RX's background (B^2 + B doubles).
   const size_t n = size_t(H) * W, cube = size_t(4) * B * n;
-  size_t per_pixel = 32 * n;
-  if (!run.stream && copies * cube + per_pixel <= budget) {
+  const size_t blocks = size_t(fusion_blocks(H)) * size_t(fusion_blocks(W));
+  size_t held = 32 * n + (blocks > 1 ? blocks * (size_t(B) * B + B) * 8 : 0);
+  if (!run.stream && copies * cube + held <= budget) {
     in.pending = std::move(reader);
     return in;
   }
-  per_pixel += size_t(4) * B * std::min<size_t>(n, size_t(1) << 18);
+  held += size_t(4) * B * std::min<size_t>(n, size_t(1) << 18);
   // Windows one tile row high (plus halo and ring), as wide as the budget
   // allows in whole tiles: the cube, its prepared copy, the residual and
   // the network's activations, about five cube-sized buffers.
   const size_t rows = size_t(std::min(H, tile + 2 * halo + 2)), per_col = rows * B * 4 * 5;
-  const size_t left = budget > per_pixel ? budget - per_pixel : 0;
+  const size_t left = budget > held ? budget - held : 0;
   const int fit = int(std::min<size_t>(left / per_col, size_t(W) + 2 * halo + 2)) - 2 * halo - 2;
   const int least = std::min(W, tile);
   if (fit < least)
     throw Error("a memory budget of " + std::to_string(budget >> 20) + " MB (--max-memory) is too small for this " +
-                "scene: its per-pixel scores and one " + std::to_string(least) + "-column window need about " +
-                std::to_string((per_pixel + per_col * (least + 2 * halo + 2)) >> 20) + " MB");
+                "scene: its per-pixel scores (and per-block RX backgrounds) and one " + std::to_string(least) +
+                "-column window need about " + std::to_string((held + per_col * (least + 2 * halo + 2)) >> 20) + " MB");
   in.window_cols = std::max(least, std::min(W, fit / tile * tile));
   if (!quiet)
     std::printf("Streaming: windows of %d x %d pixels and their halo (the scene would need about %zu MB in memory; "
                 "budget %zu MB)\n",
-                in.window_cols, std::min(H, tile), size_t(copies * cube + per_pixel) >> 20, budget >> 20);
+                in.window_cols, std::min(H, tile), size_t(copies * cube + held) >> 20, budget >> 20);
   in.stream = std::move(reader);
   return in;
 }
