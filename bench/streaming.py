@@ -6,6 +6,11 @@ BIL int16 flight line, under the default memory budget and --max-memory 1G;
 plus the largest difference between streamed and in-memory scores.
 
   /usr/bin/python3 bench/streaming.py [--scenes 1000x1000,2000x2000,1000x8000] [--threads 2] [--dir /tmp]
+      [--runs detect,detect-1G,apply,apply-1G] [--exe build/plugin/bs3lnet]
+
+apply scores with the model the first detect saved (or, without a detect,
+one `train` makes). The first scene, up to 4 megapixels, is also applied in
+memory and streamed, and the two outputs compared.
 """
 import argparse
 import os
@@ -71,6 +76,7 @@ def main():
     ap.add_argument("--scenes", default="1000x1000,2000x2000,1000x8000")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dir", default=tempfile.gettempdir(), help="where the scenes are written (GBs)")
+    ap.add_argument("--runs", default="detect,detect-1G,apply,apply-1G")
     a = ap.parse_args()
     t = ["-q", "--threads", str(a.threads), "--overwrite"]
     print("Machine: %s; threads %d\n" % (machine(), a.threads))
@@ -88,16 +94,21 @@ def main():
                 write_tiled_tif(scene, rows, cols)
             mp = rows * cols / 1e6
             out, model = os.path.join(tmp, "score.tif"), os.path.join(tmp, "model.pt")
-            runs = [("detect", [], "default"), ("detect", ["--max-memory", "1G"], "1G"),
-                    ("apply", [], "default"), ("apply", ["--max-memory", "1G"], "1G")]
-            for cmd, extra, budget in runs:
+            known = {"detect": ("detect", [], "default"), "detect-1G": ("detect", ["--max-memory", "1G"], "1G"),
+                     "apply": ("apply", [], "default"), "apply-1G": ("apply", ["--max-memory", "1G"], "1G")}
+            for cmd, extra, budget in (known[r] for r in a.runs.split(",")):
                 if cmd == "apply" and not os.path.exists(model):
                     timed([a.exe, "train", scene, model] + t)
+                if cmd == "detect" and not os.path.exists(model):
+                    extra = extra + ["--save-model", model]
                 args = [a.exe, cmd] + ([model] if cmd == "apply" else []) + [scene, out] + t + extra
                 _, wall, _, rss = timed(args)
                 print("| %dx%dx200 | %s | %s | %s | %.0f | %.1f | %.0f |" % (cols, rows, kind, cmd, budget, wall,
                                                                            wall / mp, rss), flush=True)
-            if spec == a.scenes.split(",")[0]:  # streamed == in memory, on the first scene
+            if os.path.exists(model):
+                print("model file: %.1f MB" % (os.path.getsize(model) / 2**20), flush=True)
+            # Streamed == in memory, on the first scene if it fits in memory twice over.
+            if spec == a.scenes.split(",")[0] and rows * cols <= 4e6:
                 timed([a.exe, "apply", model, scene, os.path.join(tmp, "mem.tif")] + t)
                 timed([a.exe, "apply", model, scene, os.path.join(tmp, "str.tif"), "--stream"] + t)
                 m = gdal.Open(os.path.join(tmp, "mem.tif")).ReadAsArray().astype(np.float64)
