@@ -211,13 +211,14 @@ ScoreReference reference_of(Parts &s, std::vector<double> weights, const RxBackg
   ref.all_mean = all.mean, ref.all_inverse = all.inverse;
   ref.kurtosis = rx_kurtosis(s.rx_all);  // the global one's
   ref.all_weight = all_weight >= 0 ? all_weight : rx_all_weight(ref.kurtosis);
-  if (all_weight < 0) fit_blocks(scene, ref);
+  std::vector<float> by_block;  // RX per block, scored while fitting the blocks
+  if (all_weight < 0) fit_blocks(scene, ref, &by_block);
   const std::vector<size_t> sample = sample_pixels(valid.size(), valid);
   for (size_t i : sample)
     ref.mse.push_back(s.mse[i]), ref.scaled.push_back(s.scaled[i]), ref.rx.push_back(s.rx[i]),
         ref.rx_all.push_back(s.rx_all[i]);
   if (ref.has_block_rx()) {
-    s.rx_all = rx_by_block(scene, ref);
+    s.rx_all = std::move(by_block);
     for (size_t i : sample) ref.rx_block.push_back(s.rx_all[i]);
   }
   if (ref.has_blocks()) {

@@ -19,24 +19,36 @@ RxBackground block_background(const ScoreReference &ref, size_t k, size_t B) {
           std::vector<double>(ref.block_inverse.begin() + k * B * B, ref.block_inverse.begin() + (k + 1) * B * B)};
 }
 
+// Copies a block's scores `s` into the scene-sized `out` (W columns).
+void paste(const std::vector<float> &s, const Window &k, int W, std::vector<float> &out) {
+  for (int y = 0; y < k.rows; ++y) std::copy_n(&s[size_t(y) * k.cols], k.cols, &out[size_t(y + k.row) * W + k.col]);
+}
+
 }  // namespace
 
-void fit_blocks(const SceneReader &scene, ScoreReference &ref) {
+void fit_blocks(const SceneReader &scene, ScoreReference &ref, std::vector<float> *rx) {
   const int H = scene.rows(), W = scene.cols(), nr = fusion_blocks(H), nc = fusion_blocks(W);
   ref.block_weight.clear(), ref.block_mean.clear(), ref.block_inverse.clear();
   if (nr * nc == 1) return;
   ref.grid_rows = H, ref.grid_cols = W;
+  if (rx) rx->assign(size_t(H) * W, 0.0f);
   for (int a = 0; a < nr; ++a)
     for (int b = 0; b < nc; ++b) {
-      const Cube block = scene.read(block_window(a, b, H, W, nr, nc));
+      const Window k = block_window(a, b, H, W, nr, nc);
+      const Cube block = scene.read(k);
       size_t valid = 0;
       for (size_t i = 0; i < block.pixels(); ++i) valid += block.is_valid(i);
       RxBackground bg{ref.all_mean, ref.all_inverse};
       double w = ref.all_weight;
+      std::vector<float> s;
       if (valid >= size_t(10) * size_t(block.bands)) {  // else too few pixels for a covariance
         bg = rx_fit(block);
-        w = rx_all_weight(rx_kurtosis(rx_score(block, bg)));
+        s = rx_score(block, bg);
+        w = rx_all_weight(rx_kurtosis(s));
+      } else if (rx) {
+        s = rx_score(block, bg);
       }
+      if (rx) paste(s, k, W, *rx);
       ref.block_weight.push_back(w);
       ref.block_mean.insert(ref.block_mean.end(), bg.mean.begin(), bg.mean.end());
       ref.block_inverse.insert(ref.block_inverse.end(), bg.inverse.begin(), bg.inverse.end());
@@ -75,9 +87,7 @@ std::vector<float> rx_by_block(const SceneReader &scene, const ScoreReference &r
   for (int a = 0; a < nr; ++a)
     for (int b = 0; b < nc; ++b) {
       const Window k = block_window(a, b, H, W, nr, nc);
-      const std::vector<float> s = rx_by_block(scene.read(k), ref, H, W, k);
-      for (int y = 0; y < k.rows; ++y)
-        std::copy_n(&s[size_t(y) * k.cols], k.cols, &out[size_t(y + k.row) * W + k.col]);
+      paste(rx_by_block(scene.read(k), ref, H, W, k), k, W, out);
     }
   return out;
 }

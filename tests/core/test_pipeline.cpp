@@ -354,9 +354,10 @@ namespace {
 // A reader that remembers the largest window it was asked for.
 struct CountingReader : CubeReader {
   using CubeReader::CubeReader;
-  mutable size_t largest = 0;
+  mutable size_t largest = 0, pixels = 0;
   Cube read(const Window &w) const override {
     largest = std::max(largest, size_t(w.rows) * w.cols);
+    pixels += size_t(w.rows) * w.cols;
     return CubeReader::read(w);
   }
 };
@@ -483,6 +484,14 @@ TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   EXPECT_EQ(streamed.reference.block_weight, d.reference.block_weight);
   EXPECT_EQ(streamed.reference.sample_weight, d.reference.sample_weight);
   expect_same_scores(streamed.score, d.score);
+  // Fitting the blocks reads the scene once more than a fixed weight does,
+  // and keeps the RX per block it scored on the way (no second read).
+  const size_t with_blocks = reader.pixels;
+  DetectOptions one;
+  one.rx_all_weight = 1;
+  reader.pixels = 0;
+  detect(m, reader, one, 8);
+  EXPECT_EQ(with_blocks - reader.pixels, size_t(H) * W);
   // Saved with the model; a window across the block edge scores as within the whole.
   m.set_reference(d.reference);
   const std::string path = (std::filesystem::temp_directory_path() / "bs3l_blocks.pt").string();

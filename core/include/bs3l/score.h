@@ -105,8 +105,9 @@ std::vector<float> pixel_weights(const ScoreReference &ref, int rows, int cols, 
 // from the block's RX kurtosis, into ref.block_mean / block_inverse the
 // block's background. A block with fewer than 10 valid pixels per band takes
 // ref.all_weight and the global background (ref.all_*). Nothing for a scene
-// within one block. Reads one block at a time.
-void fit_blocks(const SceneReader &scene, ScoreReference &ref);
+// within one block. Reads one block at a time. When `rx` is given, it
+// receives the scene's RX per block (as rx_by_block), scored on the way.
+void fit_blocks(const SceneReader &scene, ScoreReference &ref, std::vector<float> *rx = nullptr);
 // RX against every pixel for the window `at` of a rows x cols scene, held
 // in `cube`: each pixel against its block's background where the reference
 // has them for a scene of that size, else against the global one (all_*).
