@@ -165,8 +165,8 @@ def write(rows, scenes, a, cmd):
     wall = lambda m, s: statistics.mean(r["wall_s"] for r in rows if r["scene"] == s and r["method"] == m)
     rss = lambda s: max(r["peak_rss_mb"] for r in rows if r["scene"] == s and r["method"] == DEFAULT)
     L = ["# Detection quality against global RX", "",
-         "Machine: %s. Threads: %d. Date: %s. Seeds: %s." % (machine(), a.threads, time.strftime("%Y-%m-%d"),
-                                                           ",".join(map(str, a.seeds))),
+         "Machine: %s. Threads: %d. Date: %s. Seeds: %s. Commit: %s." % (
+             machine(), a.threads, time.strftime("%Y-%m-%d"), ",".join(map(str, a.seeds)), a.commit),
          "", "    " + cmd, "",
          "AUC from the `bs3lnet` command against each file's own truth variable, mean [min, max] over seeds. "
          "Pd: detection rate (share of truth pixels detected) at background false-alarm rates 1e-2 / 1e-3, "
@@ -221,7 +221,8 @@ def write_calibration(rows, scenes, a, cmd):
     first = str(a.seeds[0])
     seed_of = lambda m: "" if m == "global RX" else first
     L = ["# Calibrated scores: observed against nominal false-alarm rate", "",
-         "Machine: %s. Date: %s. From the same run as quality.md:" % (machine(), time.strftime("%Y-%m-%d")), "",
+         "Machine: %s. Date: %s. Commit: %s. From the same run as quality.md:" % (
+             machine(), time.strftime("%Y-%m-%d"), a.commit), "",
          "    " + cmd, "",
          "Each output in pfa units (`-log10` of the estimated false-alarm probability; `rx --units pfa`) was "
          "thresholded at 2 and 3 (nominal 1e-2 and 1e-3) by `bs3lnet evaluate`; the table gives the observed "
@@ -249,6 +250,12 @@ def write_calibration(rows, scenes, a, cmd):
     print("\n".join(L))
 
 
+def commit():
+    """The checkout's commit, marked when its tracked files differ from it."""
+    git = lambda *c: subprocess.run(["git", "-C", ROOT] + list(c), capture_output=True, text=True).stdout.strip()
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + (" (modified)" if git("status", "--porcelain", "-uno") else "")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--exe", default=os.path.join(ROOT, "build", "plugin", "bs3lnet"))
@@ -264,6 +271,7 @@ def main():
     a.seeds = [int(s) for s in a.seeds.split(",")]
     scenes = ALL_SCENES if a.scenes == "all" else a.scenes.split(",")
     a.old_scenes = a.old_scenes.split(",")
+    a.commit = commit()
     missing = [s for s in scenes if not os.path.exists(os.path.join(HAD, s))]
     if missing:
         raise SystemExit("missing in %s: %s" % (HAD, ", ".join(missing)))
