@@ -55,15 +55,21 @@ def per_block(cube, size, scene_weight):
     return w.ravel(), p.ravel()
 
 
-def main():
-    d = sys.argv[1]
-    table = {"global RX": {}}
+def landed_scenes(d, table):
+    """Per scene of the 19: its cube, truth and the landed score's parts from
+    the seed-1 dumps in d (table["global RX"] gets RX's figures)."""
+    table["global RX"] = {}
     for scene in ALL_SCENES:
         cube, t = load_mat(scene)
         z = np.load(os.path.join(d, "%s_1.npz" % scene[:-4]))
         c = {k: z[k] for k in ("scaled", "rx", "rxp")}
-        pS, pR, pA, wg = landed_pfas(c)
         table["global RX"][scene] = figures(t, c["rx"])
+        yield (scene, cube, t) + tuple(landed_pfas(c))
+
+
+def main():
+    table = {}
+    for scene, cube, t, pS, pR, pA, wg in landed_scenes(sys.argv[1], table):
         for size in SIZES:
             w, pb = per_block(cube, size, wg)
             for name, term in TERMS.items():

@@ -8,27 +8,20 @@ leave-one-family-out (offline, seed 1; the landed blocks of 128 px).
 Why: on abu-beach-2.mat (w = 84) the network's 1/85 share costs 0.0001 AUC
 against RX. Results in bench/results/quality_screening.md.
 """
-import os
 import sys
 
 import numpy as np
 
-from blocks_lofo import per_block
-from fusion_screen import figures, landed_pfas, load_mat, lofo, summary_key
+from blocks_lofo import landed_scenes, per_block
+from fusion_screen import figures, lofo, summary_key
 from quality import ALL_SCENES, FAMILIES
 
 CAPS = (None, 20, 30, 50, 100, 200, 300, 500)
 
 
 def main():
-    d = sys.argv[1]
-    table = {"global RX": {}}
-    for scene in ALL_SCENES:
-        cube, t = load_mat(scene)
-        z = np.load(os.path.join(d, "%s_1.npz" % scene[:-4]))
-        c = {k: z[k] for k in ("scaled", "rx", "rxp")}
-        pS, pR, pA, wg = landed_pfas(c)
-        table["global RX"][scene] = figures(t, c["rx"])
+    table = {}
+    for scene, cube, t, pS, pR, pA, wg in landed_scenes(sys.argv[1], table):
         w, pb = per_block(cube, 128, wg)
         pa = pA if pb is None else pb
         fused = (pS + 0.2 * pR + w * pa) / (1.2 + w)
