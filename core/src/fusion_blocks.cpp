@@ -78,18 +78,4 @@ std::vector<float> rx_by_block(const Cube &cube, const ScoreReference &ref, int 
   return out;
 }
 
-std::vector<float> rx_by_block(const SceneReader &scene, const ScoreReference &ref) {
-  const int H = scene.rows(), W = scene.cols();
-  if (!ref.has_block_rx() || H != ref.grid_rows || W != ref.grid_cols)
-    return rx_score(scene, RxBackground{ref.all_mean, ref.all_inverse});
-  const int nr = fusion_blocks(H), nc = fusion_blocks(W);
-  std::vector<float> out(size_t(H) * W);
-  for (int a = 0; a < nr; ++a)
-    for (int b = 0; b < nc; ++b) {
-      const Window k = block_window(a, b, H, W, nr, nc);
-      paste(rx_by_block(scene.read(k), ref, H, W, k), k, W, out);
-    }
-  return out;
-}
-
 }  // namespace bs3l

@@ -112,8 +112,6 @@ void fit_blocks(const SceneReader &scene, ScoreReference &ref, std::vector<float
 // in `cube`: each pixel against its block's background where the reference
 // has them for a scene of that size, else against the global one (all_*).
 std::vector<float> rx_by_block(const Cube &cube, const ScoreReference &ref, int rows, int cols, const Window &at);
-// The same for a whole scene, read one block at a time.
-std::vector<float> rx_by_block(const SceneReader &scene, const ScoreReference &ref);
 
 // The pixels a reference is fitted on: every valid one below 2^18 pixels,
 // else every k-th pixel (k = sample_stride(pixels) = pixels >> 17) that is
