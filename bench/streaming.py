@@ -70,6 +70,11 @@ def write_tiled_tif(path, rows, cols, bands=200, seed=0):
     d = None
 
 
+# --runs: the command, its extra arguments and the budget column.
+RUNS = {"detect": ("detect", [], "default"), "detect-1G": ("detect", ["--max-memory", "1G"], "1G"),
+        "apply": ("apply", [], "default"), "apply-1G": ("apply", ["--max-memory", "1G"], "1G")}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--exe", default=os.path.join(ROOT, "build", "plugin", "bs3lnet"))
@@ -78,6 +83,9 @@ def main():
     ap.add_argument("--dir", default=tempfile.gettempdir(), help="where the scenes are written (GBs)")
     ap.add_argument("--runs", default="detect,detect-1G,apply,apply-1G")
     a = ap.parse_args()
+    unknown = [r for r in a.runs.split(",") if r not in RUNS]
+    if unknown:
+        ap.error("unknown --runs %s (known: %s)" % (",".join(unknown), ",".join(RUNS)))
     t = ["-q", "--threads", str(a.threads), "--overwrite"]
     print("Machine: %s; threads %d\n" % (machine(), a.threads))
     print("| scene | file | command | budget | wall s | s per megapixel | peak RSS MB |\n|---|---|---|---|---|---|---|",
@@ -94,9 +102,7 @@ def main():
                 write_tiled_tif(scene, rows, cols)
             mp = rows * cols / 1e6
             out, model = os.path.join(tmp, "score.tif"), os.path.join(tmp, "model.pt")
-            known = {"detect": ("detect", [], "default"), "detect-1G": ("detect", ["--max-memory", "1G"], "1G"),
-                     "apply": ("apply", [], "default"), "apply-1G": ("apply", ["--max-memory", "1G"], "1G")}
-            for cmd, extra, budget in (known[r] for r in a.runs.split(",")):
+            for cmd, extra, budget in (RUNS[r] for r in a.runs.split(",")):
                 if cmd == "apply" and not os.path.exists(model):
                     timed([a.exe, "train", scene, model] + t)
                 if cmd == "detect" and not os.path.exists(model):
