@@ -175,6 +175,7 @@ NetOut run_network(Model::Impl &m, const Cube &cube, const DetectOptions &o, con
 // background, per block where it has them; when given).
 struct Parts {
   std::vector<float> mse, scaled, rx, rx_all;
+  std::vector<uint8_t> stray;  // pixels of stray data (stray_pixels; when refitting)
 };
 
 Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const RxBackground *bg,
@@ -202,17 +203,18 @@ Parts parts_of(const Cube &cube, const NetOut &net, const Placement &p, const Rx
 // block (read from `scene`, rows x cols): s.rx_all is then rescored per block
 // (the reference keeps a sample of both).
 ScoreReference reference_of(Parts &s, std::vector<double> weights, const RxBackground &bg,
-                            const RxBackground &all, double all_weight, const SceneReader &scene) {
+                            const RxBackground &all, double all_weight, const SceneReader &scene,
+                            const Scaling &scaling) {
   std::vector<uint8_t> valid(s.mse.size());
   for (size_t i = 0; i < valid.size(); ++i) valid[i] = std::isfinite(s.mse[i]);
   ScoreReference ref;
   ref.band_weight = std::move(weights);
   ref.rx_mean = bg.mean, ref.rx_inverse = bg.inverse;
   ref.all_mean = all.mean, ref.all_inverse = all.inverse;
-  ref.kurtosis = rx_kurtosis(s.rx_all);  // the global one's
+  ref.kurtosis = rx_kurtosis(s.rx_all, s.stray);  // the global one's; stray data does not decide it
   ref.all_weight = all_weight >= 0 ? all_weight : rx_all_weight(ref.kurtosis);
   std::vector<float> by_block;  // RX per block, scored while fitting the blocks
-  if (all_weight < 0) fit_blocks(scene, ref, &by_block);
+  if (all_weight < 0) fit_blocks(scene, ref, &by_block, &scaling);
   const std::vector<size_t> sample = sample_pixels(valid.size(), valid);
   for (size_t i : sample)
     ref.mse.push_back(s.mse[i]), ref.scaled.push_back(s.scaled[i]), ref.rx.push_back(s.rx[i]),
@@ -252,8 +254,10 @@ std::vector<float> fill_of(const Model::Impl &m, const SceneReader &scene) {
 
 // Global RX's background when refitting: every valid pixel but the fraction
 // the network scores highest (one statistics pass).
-RxBackground purified_rx(const SceneReader &scene, const std::vector<float> &scaled, double drop) {
-  const std::vector<uint8_t> keep = background_pixels(scaled, drop);
+RxBackground purified_rx(const SceneReader &scene, const std::vector<float> &scaled, double drop,
+                         const std::vector<uint8_t> &stray) {
+  std::vector<uint8_t> keep = background_pixels(scaled, drop);
+  for (size_t i = 0; i < stray.size(); ++i) keep[i] = keep[i] && !stray[i];  // stray data shapes no background
   return scene_stats(scene, Normalize::None, true, 0, &keep).rx;
 }
 
@@ -303,10 +307,11 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
   for (size_t i = 0; i < n; ++i)
     if (!cube.is_valid(i)) net.weighted[i] = kNaN;
   Parts s = parts_of(cube, net, p, nullptr);
-  const RxBackground bg = purified_rx(CubeReader(cube), s.scaled, o.rx_purify),
-                     all = purified_rx(CubeReader(cube), s.scaled, 0);
+  s.stray = stray_pixels(cube, m.scaling);
+  const RxBackground bg = purified_rx(CubeReader(cube), s.scaled, o.rx_purify, s.stray),
+                     all = purified_rx(CubeReader(cube), s.scaled, 0, s.stray);
   s.rx = rx_score(cube, bg), s.rx_all = rx_score(cube, all);
-  d.reference = reference_of(s, weights, bg, all, o.rx_all_weight, CubeReader(cube));
+  d.reference = reference_of(s, weights, bg, all, o.rx_all_weight, CubeReader(cube), m.scaling);
   d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all,
                       fused_weights(d.reference, o, cube.rows, cube.cols, {0, 0, cube.rows, cube.cols}));
   d.background = std::move(net.background);
@@ -394,7 +399,10 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
     const NetOut net = run_network(m, c, po, p, fill, weights, false, false);
     const std::vector<float> rx = want_rx ? rx_score(c, bg) : std::vector<float>(),
                              rx_all = want_all ? rx_by_block(c, model_ref, H, W, po.cube_at) : std::vector<float>();
+    const std::vector<uint8_t> stray = refit ? stray_pixels(c, m.scaling) : std::vector<uint8_t>();
+    if (!stray.empty() && all.stray.empty()) all.stray.assign(n, 0);
     each_window_pixel(p, [&](size_t i, size_t j) {
+      if (!stray.empty()) all.stray[j] = stray[i];
       valid[j] = c.is_valid(i);
       all.mse[j] = net.mse[i], weighted[j] = net.weighted[i];
       if (want_rx) all.rx[j] = rx[i];
@@ -406,14 +414,14 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   if (refit) {
     // RX's background without the pixels the network ranks highest, then
     // RX against it: two passes by strips, no halo.
-    bg = purified_rx(scene, all.scaled, o.rx_purify);
+    bg = purified_rx(scene, all.scaled, o.rx_purify, all.stray);
     all.rx = rx_score(scene, bg);
-    bg_all = purified_rx(scene, all.scaled, 0);
+    bg_all = purified_rx(scene, all.scaled, 0, all.stray);
     all.rx_all = rx_score(scene, bg_all);
   }
   if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   Detection d;
-  d.reference = refit ? reference_of(all, weights, bg, bg_all, o.rx_all_weight, scene) : model_ref;
+  d.reference = refit ? reference_of(all, weights, bg, bg_all, o.rx_all_weight, scene, m.scaling) : model_ref;
   if (d.reference.mse.empty()) throw Error("no valid pixel (everything is nodata or masked)");
   d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx, all.rx_all,
                       fused_weights(d.reference, o, H, W, {0, 0, H, W}));

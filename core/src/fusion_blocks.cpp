@@ -5,6 +5,7 @@
 
 #include "bs3l/rx.h"
 #include "bs3l/score.h"
+#include "bs3l/stats.h"
 
 namespace bs3l {
 namespace {
@@ -26,7 +27,7 @@ void paste(const std::vector<float> &s, const Window &k, int W, std::vector<floa
 
 }  // namespace
 
-void fit_blocks(const SceneReader &scene, ScoreReference &ref, std::vector<float> *rx) {
+void fit_blocks(const SceneReader &scene, ScoreReference &ref, std::vector<float> *rx, const Scaling *scaling) {
   const int H = scene.rows(), W = scene.cols(), nr = fusion_blocks(H), nc = fusion_blocks(W);
   ref.block_weight.clear(), ref.block_mean.clear(), ref.block_inverse.clear();
   if (nr * nc == 1) return;
@@ -42,9 +43,18 @@ void fit_blocks(const SceneReader &scene, ScoreReference &ref, std::vector<float
       double w = ref.all_weight;
       std::vector<float> s;
       if (valid >= size_t(10) * size_t(block.bands)) {  // else too few pixels for a covariance
-        bg = rx_fit(block);
+        // Stray data (stray_pixels) shapes neither the background nor the weight.
+        const std::vector<uint8_t> stray = scaling ? stray_pixels(block, *scaling) : std::vector<uint8_t>();
+        if (stray.empty()) {
+          bg = rx_fit(block);
+        } else {
+          Cube rest = block;
+          rest.valid.resize(rest.pixels(), 1);
+          for (size_t i = 0; i < stray.size(); ++i) rest.valid[i] = rest.valid[i] && !stray[i];
+          bg = rx_fit(rest);
+        }
         s = rx_score(block, bg);
-        w = rx_all_weight(rx_kurtosis(s));
+        w = rx_all_weight(rx_kurtosis(s, stray));
       } else if (rx) {
         s = rx_score(block, bg);
       }

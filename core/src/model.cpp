@@ -301,6 +301,7 @@ void save_model(const Model &model, const std::string &path) {
     archive.write("bs3l_meta", c10::IValue(meta_string(m)));
     archive.write("bs3l_offset", vec_tensor(m.scaling.offset), /*is_buffer=*/true);
     archive.write("bs3l_scale", vec_tensor(m.scaling.scale), true);
+    archive.write("bs3l_clip", vec_tensor({m.scaling.clip_lo, m.scaling.clip_hi}), true);
     write_reference(archive, m);
     archive.save_to(path);
   } catch (const c10::Error &e) {
@@ -342,6 +343,12 @@ Model load_model(const std::string &path, const std::string &device) {
     archive.read("bs3l_scale", scale, true);
     m.scaling.offset = tensor_vec(offset);
     m.scaling.scale = tensor_vec(scale);
+    torch::Tensor clip;  // absent in files of earlier builds: no clipping
+    if (archive.try_read("bs3l_clip", clip, true)) {
+      const std::vector<float> c = tensor_vec(clip);
+      if (c.size() != 2) throw Error("'" + path + "' is damaged (its input clipping)");
+      m.scaling.clip_lo = c[0], m.scaling.clip_hi = c[1];
+    }
     read_reference(archive, m, path);
     m.net->load(archive);
   } catch (const c10::Error &) {

@@ -1,6 +1,8 @@
 // The cube as the network sees it: scaled, nodata filled, on a device.
 #include "model_impl.h"
 
+#include <cmath>
+
 namespace bs3l {
 
 using torch::indexing::Slice;
@@ -21,10 +23,18 @@ torch::Tensor prepare_rows(const Cube &cube, const Scaling &s, const std::vector
     torch::Tensor sc = torch::tensor(s.scale, fopt).to(device).view({-1, 1, 1});
     t.sub_(off).mul_(sc);
   }
-  if (!cube.valid.empty()) {
-    torch::Tensor v = valid_mask(cube, device).index({Slice(r0, r1)}).unsqueeze(0);
-    t = torch::where(v, t, torch::tensor(fill, fopt).to(device).view({-1, 1, 1}));
+  torch::Tensor f;  // the fill, per band
+  auto fill_at = [&](const torch::Tensor &where) {
+    if (!f.defined()) f = torch::tensor(fill, fopt).to(device).view({-1, 1, 1});
+    t = torch::where(where, f, t);
+  };
+  // A value beyond the fences is stray data, missing as nodata is: clipped,
+  // it would still light up the network's whole receptive field around it.
+  if (s.kind != Normalize::None && (std::isfinite(s.clip_lo) || std::isfinite(s.clip_hi))) {
+    torch::Tensor out = t.lt(s.clip_lo).logical_or_(t.gt(s.clip_hi));
+    if (out.any().item<bool>()) fill_at(out);
   }
+  if (!cube.valid.empty()) fill_at(valid_mask(cube, device).index({Slice(r0, r1)}).unsqueeze(0).logical_not());
   return t;
 }
 

@@ -174,10 +174,10 @@ std::vector<float> fuse(const std::vector<float> &scaled, const std::vector<floa
                    rx, weight);
 }
 
-double rx_kurtosis(const std::vector<float> &rx) {
+double rx_kurtosis(const std::vector<float> &rx, const std::vector<uint8_t> &skip) {
   std::vector<double> d;
-  for (float x : rx)
-    if (std::isfinite(x)) d.push_back(x);
+  for (size_t i = 0; i < rx.size(); ++i)
+    if (std::isfinite(rx[i]) && (skip.empty() || !skip[i])) d.push_back(rx[i]);
   if (d.empty()) return 1;
   // Clipped at the 99.95th percentile: a few dead or saturated pixels
   // cannot decide the fusion alone; a real target of 0.08% of the scene

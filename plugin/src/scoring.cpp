@@ -131,7 +131,7 @@ Bar bar_of(const Input &in, double share, double end) {
   return {read, read + (end - read) * share, end};
 }
 
-Model train_on(const Input &in, TrainOptions o, RunProgress &p, bool verbose) {
+Model train_on(const Input &in, TrainOptions o, RunProgress &p, bool verbose, Notes &notes) {
   o.progress = [&p, verbose, last = -1](double f, double loss) mutable {
     if (verbose) {
       const int pct = int(f * 100);
@@ -139,7 +139,17 @@ Model train_on(const Input &in, TrainOptions o, RunProgress &p, bool verbose) {
     }
     return p.at(f);
   };
-  return in.stream ? train(*in.stream, o) : train(in.raster.cube, o);
+  Model m = in.stream ? train(*in.stream, o) : train(in.raster.cube, o);
+  const Scaling &s = m.scaling();
+  if (s.clipped) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "Input scaling: values range from %g to %g; those beyond %g..%g (4 robust ranges past the "
+                  "0.1-99.9th percentiles) are stray: missing to the network, left out of the fusion's kurtosis",
+                  s.seen_lo, s.seen_hi, s.offset[0] + s.clip_lo / s.scale[0], s.offset[0] + s.clip_hi / s.scale[0]);
+    notes.push_back(line);
+  }
+  return m;
 }
 
 // Every detection pass reports per tile (in memory) or window (streamed);
@@ -283,7 +293,7 @@ int detect_run(const DetectJob &job, GDALProgressFunc progress, void *data) {
   const Truth truth = load_truth(job.truth, job.input, r, notes);
   p.phase("train", bar.read, bar.train);
   const auto t0 = std::chrono::steady_clock::now();
-  Model m = train_on(input, o, p, run.verbose);
+  Model m = train_on(input, o, p, run.verbose, notes);
   run_result()["seconds_training"] = seconds_since(t0);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
@@ -321,7 +331,8 @@ int train_run(const TrainJob &job, GDALProgressFunc progress, void *data) {
   p.phase("read", 0, bar.read);
   read_whole(input);
   p.phase("train", bar.read, bar.train);
-  Model m = train_on(input, o, p, run.verbose);
+  Notes notes;
+  Model m = train_on(input, o, p, run.verbose, notes);
   m.set_tag("bands", join(r.band_index));
   m.set_tag("parameters", describe(o));
   p.phase("detect", bar.train, bar.detect);
@@ -330,7 +341,8 @@ int train_run(const TrainJob &job, GDALProgressFunc progress, void *data) {
   m.set_reference(detect_on(m, input, fit, p).reference);
   Writes(p, bar.detect, 1).next();
   save_model_file(m, job.out.model, job.out.write.overwrite);
-  finish(p, run, r, {"Model written to " + job.out.model});
+  notes.push_back("Model written to " + job.out.model);
+  finish(p, run, r, notes);
   return 0;
 }
 

@@ -570,6 +570,110 @@ TEST(Stream, SceneStatsMatchTheInMemoryFits) {
   EXPECT_THROW(scene_stats(CubeReader(bad), Normalize::MinMax, false), Error);
 }
 
+// Stray pixels shape neither a block's RX background nor its weight: a
+// Gaussian block with two dead pixels stays on the network's side.
+TEST(Detect, StrayPixelsShapeNoBlockBackground) {
+  const int H = 140, W = 16, B = 4;
+  Cube c(B, H, W);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g(0.f, 0.05f);
+  for (int r = 0; r < H; ++r)
+    for (int x = 0; x < W; ++x)
+      for (int b = 0; b < B; ++b) c.at(b, r, x) = 0.5f + 0.1f * b + g(rng);
+  for (int k = 0; k < 2; ++k)  // 8 values: the fences allow for 0.1% of them
+    for (int b = 0; b < B; ++b) c.at(b, 10 + 20 * k, 3 + k) = 1e4f;
+  Model m = train(c, quick(5));
+  EXPECT_TRUE(m.scaling().clipped);
+  const Detection d = detect(m, c);
+  ASSERT_EQ(d.reference.block_weight.size(), 2u);
+  const Cube top = CubeReader(c).read({0, 0, 70, W});
+  const std::vector<uint8_t> flags = stray_pixels(top, m.scaling());
+  ASSERT_EQ(std::count(flags.begin(), flags.end(), 1), 2);
+  Cube rest = top;
+  rest.valid.assign(top.pixels(), 1);
+  for (size_t i = 0; i < flags.size(); ++i) rest.valid[i] = !flags[i];
+  const std::vector<float> rx = rx_score(top, rx_fit(rest));
+  EXPECT_EQ(d.reference.block_weight[0], rx_all_weight(rx_kurtosis(rx, flags)));
+  EXPECT_DOUBLE_EQ(d.reference.block_weight[0], 0.2);
+  EXPECT_GT(rx_all_weight(rx_kurtosis(rx_score(top, rx_fit(top)))), 5.0);  // counted, they would decide it
+  EXPECT_DOUBLE_EQ(d.reference.all_weight, 0.2);
+}
+
+// A stray value (a dead or saturated detector element) must not set the
+// min-max scale of the whole cube: beyond a fence it is missing data to the
+// network, the rest keeps nearly the clean scale, and a clean scene keeps
+// its plain min-max.
+TEST(Stream, StrayValuesDoNotSetTheMinMaxScale) {
+  const Cube c = synthetic(5, 23, 19);
+  const Scaling clean = scene_stats(CubeReader(c), Normalize::MinMax, false, 5).scaling;
+  EXPECT_FALSE(clean.clipped);
+  EXPECT_LE(clean.clip_lo, 0.f);
+  EXPECT_GE(clean.clip_hi, 1.f);
+  const double lo = clean.seen_lo, hi = clean.seen_hi;
+  Cube stray = c;
+  stray.at(2, 5, 7) = float(hi + 100 * (hi - lo));
+  stray.at(4, 10, 3) = float(lo - 100 * (hi - lo));
+  const SceneStats stats = scene_stats(CubeReader(stray), Normalize::MinMax, false, 5);
+  const Scaling &s = stats.scaling;
+  EXPECT_TRUE(s.clipped);
+  // The fill for missing values: the band's mean without its stray value.
+  EXPECT_NEAR(stats.mean[2], scene_stats(CubeReader(c), Normalize::MinMax, false).mean[2], 0.01 * (hi - lo));
+  EXPECT_EQ(s.seen_hi, double(stray.at(2, 5, 7)));
+  EXPECT_EQ(s.offset, clean.offset);  // the extremes of the values within the fences
+  EXPECT_NEAR(1.0 / s.scale[0], hi - lo, 0.05 * (hi - lo));  // unfenced: 201 times
+  EXPECT_EQ(scene_stats(CubeReader(stray), Normalize::MinMax, false, 1).scaling.offset, s.offset);
+  {  // more values than the fences' sample holds: a strided sample, whatever the strips
+    Cube big(3, 1200, 1200);
+    for (size_t i = 0; i < big.data.size(); ++i) big.data[i] = float((i * 7919) % 1000) / 1000.f;
+    big.at(1, 600, 600) = 1e6f;
+    const SceneStats a = scene_stats(CubeReader(big), Normalize::MinMax, false, 7),
+                     b = scene_stats(CubeReader(big), Normalize::MinMax, false, 64);
+    EXPECT_TRUE(a.scaling.clipped);
+    EXPECT_EQ(a.scaling.offset, b.scaling.offset);
+    EXPECT_EQ(a.scaling.scale, b.scaling.scale);
+    EXPECT_EQ(a.scaling.clip_hi, b.scaling.clip_hi);
+    EXPECT_EQ(a.mean, b.mean);
+    EXPECT_LT(a.mean[1], 1.0);  // without the stray value: about 0.5
+  }
+  EXPECT_LT(s.clip_lo, 0.f);
+  EXPECT_GT(s.clip_hi, 1.f);
+  EXPECT_LT(s.clip_hi, 10.f);
+  // Stored with the model, and used by the network's input.
+  Model m = train(stray, quick(5));
+  const std::string path = (std::filesystem::temp_directory_path() / "bs3l_clip.pt").string();
+  save_model(m, path);
+  Model back = load_model(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(back.scaling().clip_hi, m.scaling().clip_hi);
+  EXPECT_EQ(back.scaling().clip_lo, m.scaling().clip_lo);
+  expect_same_scores(detect(back, stray).score, detect(m, stray).score);
+  // The stray pixels are flagged, and do not count in the fusion's kurtosis,
+  // in memory and streamed alike.
+  const std::vector<uint8_t> flags = stray_pixels(stray, m.scaling());
+  ASSERT_EQ(flags.size(), stray.pixels());
+  EXPECT_EQ(std::count(flags.begin(), flags.end(), 1), 2);
+  EXPECT_EQ(flags[5 * 19 + 7], 1);
+  EXPECT_EQ(flags[10 * 19 + 3], 1);
+  EXPECT_TRUE(stray_pixels(c, m.scaling()).empty());
+  const Detection d = detect(m, stray);
+  const std::vector<float> rx = rx_score(stray, RxBackground{d.reference.all_mean, d.reference.all_inverse});
+  EXPECT_EQ(d.reference.kurtosis, rx_kurtosis(rx, flags));
+  EXPECT_NE(d.reference.kurtosis, rx_kurtosis(rx));
+  DetectOptions o;
+  o.tile = 8;
+  EXPECT_EQ(detect(m, CubeReader(stray), o, 8).reference.kurtosis, detect(m, stray, o).reference.kurtosis);
+  // A pixel stray in every band is, to the network, a nodata pixel: the
+  // other pixels' residuals are those of the scene with it masked.
+  Cube dead = c, masked = c;
+  for (int b = 0; b < c.bands; ++b) dead.at(b, 5, 7) = float(hi + 100 * (hi - lo));
+  masked.valid.assign(c.pixels(), 1);
+  masked.valid[5 * 19 + 7] = 0;
+  o.score = Score::Mse;
+  const std::vector<float> a = detect(m, dead, o).score, e = detect(m, masked, o).score;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (i != 5 * 19 + 7) ASSERT_EQ(a[i], e[i]) << i;
+}
+
 TEST(Rx, FindsTheOutlier) {
   Cube c = synthetic(6, 30, 30, nullptr, 3);
   for (int b = 0; b < 6; ++b) c.at(b, 10, 12) = 0.2f + 0.1f * (b % 3);

@@ -228,6 +228,9 @@ TEST(Score, RxKurtosisSeesGlobalOutliersAndSetsTheWeight) {
   EXPECT_GT(rx_kurtosis(outliers), 1.5);
   outliers[7] = std::nanf("");  // nodata is skipped
   EXPECT_TRUE(std::isfinite(rx_kurtosis(outliers)));
+  std::vector<uint8_t> skip(outliers.size(), 0);
+  for (size_t i = 0; i < outliers.size(); ++i) skip[i] = outliers[i] != gauss[i];
+  EXPECT_EQ(rx_kurtosis(outliers, skip), rx_kurtosis(gauss, skip));  // left out
   EXPECT_DOUBLE_EQ(rx_all_weight(1.0), 0.2);
   EXPECT_DOUBLE_EQ(rx_all_weight(1.2), 0.2);
   EXPECT_NEAR(rx_all_weight(1.5), 60.2, 1e-9);

@@ -412,6 +412,28 @@ class Rasters(unittest.TestCase):
         self.assertIn("3 x pfa(global RX, every pixel)", band.GetMetadataItem("BS3LNET_RAW_UNIT"))
         self.assertNotIn("per block", line)
 
+    def test_stray_values_are_said_and_leave_the_scale(self):
+        d = tmpdir()
+        p = lambda f: os.path.join(d, f)
+        cube = small_cube()
+        write_cube(p("clean.tif"), cube)
+        cube[2, 10, 12] = 1e6  # a saturated detector element, say
+        write_cube(p("stray.tif"), cube)
+        code, so, se = run("detect", p("clean.tif"), p("a.tif"), *FAST[:-1])
+        self.assertEqual(code, 0, se)
+        self.assertNotIn("Input scaling", so)
+        code, so, se = run("detect", p("stray.tif"), p("b.tif"), *FAST[:-1], "--save-model", p("m.pt"))
+        self.assertEqual(code, 0, se)
+        line = next(l for l in so.splitlines() if l.startswith("Input scaling: "))
+        self.assertIn("values range from", line)
+        self.assertIn("to 1e+06;", line)
+        top = float(line.split("those beyond ")[1].split("..")[1].split()[0])
+        self.assertLess(top, 10)  # the fence, near the scene's own values (0.1-0.95)
+        # the model keeps the fences: applied, the same scores
+        code, so, se = run("apply", p("m.pt"), p("stray.tif"), p("c.tif"), "-q")
+        self.assertEqual(code, 0, se)
+        np.testing.assert_array_equal(read(p("b.tif"))[0], read(p("c.tif"))[0])
+
     def test_fusion_weight_per_block_on_a_scene_larger_than_the_block(self):
         # A scene over 128 pixels in a side gets the rule's weight and RX's
         # background per block (here 2 x 1 blocks), said, saved in the

@@ -1,6 +1,7 @@
 // A hyperspectral cube in memory: float32, band-sequential [bands][rows][cols].
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -68,9 +69,17 @@ std::string to_string(Normalize n);
 
 // Affine per-band transform x' = (x - offset[b]) * scale[b], fitted on the
 // valid pixels; stored with a model so another scene is scaled identically.
+// The network takes a scaled value outside [clip_lo, clip_hi] as missing.
 struct Scaling {
   Normalize kind = Normalize::None;
   std::vector<float> offset, scale;  // one per band (MinMax: same value for all bands)
+  // MinMax: the fences (stats.cpp) in scaled units, beyond [0, 1]; infinite
+  // for the other kinds and for models of earlier builds.
+  float clip_lo = -std::numeric_limits<float>::infinity(), clip_hi = std::numeric_limits<float>::infinity();
+  // Not stored with a model: the fitted scene's raw extremes, and whether
+  // some of its values lay beyond the fences.
+  double seen_lo = 0, seen_hi = 0;
+  bool clipped = false;
   static Scaling fit(const Cube &cube, Normalize kind);  // = scene_stats(...).scaling (stats.h)
   void apply(Cube &cube) const;
 };

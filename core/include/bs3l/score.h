@@ -45,7 +45,8 @@ std::vector<uint8_t> background_pixels(const std::vector<float> &scaled, double 
 // for a sample covariance), so 1 for Gaussian pixels. Scenes holding pixels
 // far out of the global distribution (what global RX finds) score well
 // above 1; heterogeneous scenes with no such outliers stay near 1.
-double rx_kurtosis(const std::vector<float> &rx);
+// Pixels marked in `skip` (stray data, stray_pixels) are left out.
+double rx_kurtosis(const std::vector<float> &rx, const std::vector<uint8_t> &skip = {});
 // The weight of RX against every pixel in the fused score, from the scene's
 // kurtosis k: 0.2 + 200 x max(0, k - 1.2) (chosen on the real scenes, with
 // leave-one-family-out checks: bench/results/fusion_screen.md).
@@ -107,7 +108,10 @@ std::vector<float> pixel_weights(const ScoreReference &ref, int rows, int cols, 
 // ref.all_weight and the global background (ref.all_*). Nothing for a scene
 // within one block. Reads one block at a time. When `rx` is given, it
 // receives the scene's RX per block (as rx_by_block), scored on the way.
-void fit_blocks(const SceneReader &scene, ScoreReference &ref, std::vector<float> *rx = nullptr);
+// With `scaling`, a block's stray pixels (stray_pixels) count in neither its
+// background nor its kurtosis.
+void fit_blocks(const SceneReader &scene, ScoreReference &ref, std::vector<float> *rx = nullptr,
+                const Scaling *scaling = nullptr);
 // RX against every pixel for the window `at` of a rows x cols scene, held
 // in `cube`: each pixel against its block's background where the reference
 // has them for a scene of that size, else against the global one (all_*).

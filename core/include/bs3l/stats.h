@@ -1,5 +1,6 @@
 // One streamed pass over a scene: what training and scoring need of it.
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "bs3l/cube.h"
@@ -27,6 +28,10 @@ SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int st
 // Band means in the network's input units (`scaling` applied): the fill
 // that stands in for nodata.
 std::vector<float> scaled_means(const std::vector<double> &mean, const Scaling &scaling);
+
+// Pixels of `cube` with a value beyond the scaling's fences (Scaling::clip_*):
+// stray data, 1 where so; empty when none is (or nothing is clipped).
+std::vector<uint8_t> stray_pixels(const Cube &cube, const Scaling &scaling);
 
 // Rows per strip for a pass over a scene: about 64 MB of float32, 1 to 64.
 int strip_rows_for(const SceneReader &scene);
