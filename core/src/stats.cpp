@@ -25,19 +25,25 @@ std::vector<float> scaled_means(const std::vector<double> &mean, const Scaling &
 
 std::vector<uint8_t> stray_pixels(const Cube &cube, const Scaling &s) {
   std::vector<uint8_t> out;
-  if (s.kind == Normalize::None || s.offset.size() != size_t(cube.bands) ||
-      !(std::isfinite(s.clip_lo) || std::isfinite(s.clip_hi)))
-    return out;
   const size_t n = cube.pixels();
-  for (int b = 0; b < cube.bands; ++b) {
-    const float *p = cube.data.data() + size_t(b) * n;
-    for (size_t i = 0; i < n; ++i) {
-      const float v = (p[i] - s.offset[b]) * s.scale[b];  // as prepare_rows
-      if ((v < s.clip_lo || v > s.clip_hi) && cube.is_valid(i)) {
-        if (out.empty()) out.assign(n, 0);
-        out[i] = 1;
+  auto mark = [&](size_t i) {
+    if (out.empty()) out.assign(n, 0);
+    out[i] = 1;
+  };
+  const int B = cube.bands;
+  if (s.kind != Normalize::None && s.offset.size() == size_t(B) && (std::isfinite(s.clip_lo) || std::isfinite(s.clip_hi)))
+    for (int b = 0; b < B; ++b) {
+      const float *p = cube.data.data() + size_t(b) * n;
+      for (size_t i = 0; i < n; ++i) {
+        const float v = (p[i] - s.offset[b]) * s.scale[b];  // as prepare_rows
+        if ((v < s.clip_lo || v > s.clip_hi) && cube.is_valid(i)) mark(i);
       }
     }
+  for (size_t i = 0; i < n && B > 1; ++i) {  // one value in every band: fill, not a measurement
+    if (!cube.is_valid(i)) continue;
+    int k = 1;
+    while (k < B && cube.data[size_t(k) * n + i] == cube.data[i]) ++k;
+    if (k == B) mark(i);
   }
   return out;
 }

@@ -195,11 +195,13 @@ int info_run(const InfoJob &job) {
   const size_t row_bytes = size_t(4) * r.cube.bands * r.scene_cols;
   const int strip = int(std::max<size_t>(1, std::min<size_t>(r.scene_rows, kStrip / row_bytes)));
   ReadCounts total, part;
-  size_t valid = 0;
+  size_t valid = 0, most_flat = 0;
   for (int y = 0; y < r.scene_rows; y += strip) {
     const Cube c = reader.read({y, 0, std::min(strip, r.scene_rows - y), r.scene_cols}, false, &part);
     valid += c.valid_count();
     total.nodata += part.nodata, total.nonfinite += part.nonfinite, total.partial += part.partial;
+    total.flat += part.flat;
+    if (part.flat > most_flat) most_flat = part.flat, total.flat_value = part.flat_value;  // the strip's commonest
   }
   std::printf("File:       %s\n", r.path.c_str());
   std::printf("Size:       %d columns x %d rows, %d band(s) used", r.scene_cols, r.scene_rows, r.cube.bands);
@@ -211,6 +213,9 @@ int info_run(const InfoJob &job) {
   if (!nodata.empty()) std::printf(", in every band at %zu pixel(s)", total.nodata);
   if (total.partial) std::printf(", in some bands only at %zu (used as data)", total.partial);
   if (total.nonfinite) std::printf("; NaN or Inf at %zu pixel(s) (left out)", total.nonfinite);
+  if (total.flat)
+    std::printf("; one value in every band at %zu pixel(s) (e.g. %g: undeclared fill?)", total.flat,
+                double(total.flat_value));
   std::printf("\n");
   const std::string bad = band_ranges(r.bad_bands);
   std::printf("Bad bands:  %s%s\n", bad.empty() ? "none marked" : bad.c_str(),

@@ -91,6 +91,13 @@ void report_nodata(const Raster &r, bool quiet) {
                  "nodata when every band holds it; --mask leaves out others)\n",
                  n.partial);
   }
+  if (n.flat) {
+    end_progress_line();
+    std::fprintf(stderr,
+                 "Warning: %zu valid pixel(s) hold one value in every band (commonest: %g), as fill does; if it is "
+                 "fill, declare it nodata (--nodata %g)\n",
+                 n.flat, double(n.flat_value), double(n.flat_value));
+  }
 }
 
 std::vector<float> rx_streamed(const SceneReader &scene) {

@@ -52,6 +52,8 @@ struct ReadCounts {
   size_t nodata = 0;     // every band nodata or masked
   size_t nonfinite = 0;  // NaN or Inf in some band (and not already nodata)
   size_t partial = 0;    // the nodata value in some bands only: kept as data
+  size_t flat = 0;       // valid, with one value in every band (fill, unless declared)
+  float flat_value = 0;  // the commonest such value
 };
 
 struct Raster {

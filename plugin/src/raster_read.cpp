@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "gdal_open.h"
@@ -265,6 +266,19 @@ void RasterReader::mark_nodata(Cube &c, const Window &w, ReadCounts *counts) con
     else if (declared[i] > 0) ++n.partial;
     if (declared[i] == B || nonfinite[i]) c.valid[i] = 0;
   }
+  // Pixels with one value in every band: no scene has them, undeclared fill
+  // (an orthorectified line's border) does.
+  std::map<float, size_t> flat;
+  for (size_t i = 0; i < P && B > 1; ++i) {
+    if (!c.is_valid(i)) continue;
+    const float v0 = c.data[i];
+    int k = 1;
+    while (k < B && c.data[size_t(k) * P + i] == v0) ++k;
+    if (k == B) ++flat[v0], ++n.flat;
+  }
+  size_t most = 0;
+  for (const auto &[v, count] : flat)
+    if (count > most) most = count, n.flat_value = v;
   if (counts) *counts = n;
 }
 

@@ -655,6 +655,12 @@ TEST(Stream, StrayValuesDoNotSetTheMinMaxScale) {
   EXPECT_EQ(flags[5 * 19 + 7], 1);
   EXPECT_EQ(flags[10 * 19 + 3], 1);
   EXPECT_TRUE(stray_pixels(c, m.scaling()).empty());
+  Cube fill = c;  // one value in every band, within the fences: undeclared fill
+  for (int b = 0; b < c.bands; ++b) fill.at(b, 3, 4) = 0.5f;
+  const std::vector<uint8_t> filled = stray_pixels(fill, m.scaling());
+  ASSERT_EQ(filled.size(), c.pixels());
+  EXPECT_EQ(std::count(filled.begin(), filled.end(), 1), 1);
+  EXPECT_EQ(filled[3 * 19 + 4], 1);
   const Detection d = detect(m, stray);
   const std::vector<float> rx = rx_score(stray, RxBackground{d.reference.all_mean, d.reference.all_inverse});
   EXPECT_EQ(d.reference.kurtosis, rx_kurtosis(rx, flags));

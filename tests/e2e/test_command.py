@@ -234,14 +234,19 @@ class Rasters(unittest.TestCase):
         self.assertEqual(code, 0, se)
         self.assertIn("Nodata: 2 pixel(s) with NaN or Inf in some band are left out", so)
         self.assertIn("Warning: 1 pixel(s) hold the nodata value in some bands only and are used as data", se)
+        # 7 in every band looks like fill: said, with the option that declares it
+        self.assertIn("Warning: 1 valid pixel(s) hold one value in every band (commonest: 7), as fill does; "
+                      "if it is fill, declare it nodata (--nodata 7)", se)
         s, nd, _ = read(p("a.tif"))
         self.assertEqual([s[2, 2], s[12, 12], s[14, 14]], [nd] * 3)
         self.assertNotEqual(s[8, 9], nd)
         self.assertNotEqual(s[10, 10], nd)
         self.assertEqual(int((s == nd).sum()), 3)
         # --nodata replaces the file's value; none ignores it
-        code, so, se = run("detect", p("in.tif"), p("b.tif"), *FAST, "--nodata", "7")
+        code, so, se = run("detect", p("in.tif"), p("b.tif"), *FAST[:-1], "--nodata", "7")
         self.assertEqual(code, 0, se)
+        self.assertNotIn("(commonest: 7)", se)  # declared now; the zeros of (2, 2) are data, and said
+        self.assertIn("Warning: 1 valid pixel(s) hold one value in every band (commonest: 0)", se)
         s, nd, _ = read(p("b.tif"))
         self.assertEqual([s[10, 10], s[12, 12], s[14, 14]], [nd] * 3)
         self.assertNotEqual(s[2, 2], nd)
@@ -253,7 +258,8 @@ class Rasters(unittest.TestCase):
         code, so, _ = run("info", p("in.tif"))
         self.assertIn("Valid:      717 of 720 pixels", so)
         self.assertIn("Nodata:     0, in every band at 1 pixel(s), in some bands only at 1 (used as data); "
-                      "NaN or Inf at 2 pixel(s) (left out)", so)
+                      "NaN or Inf at 2 pixel(s) (left out); one value in every band at 1 pixel(s) (e.g. 7: "
+                      "undeclared fill?)", so)
         code, so, _ = run("info", p("in.tif"), "--nodata", "none")
         self.assertIn("Valid:      718 of 720 pixels", so)
         self.assertIn("Nodata:     none; NaN or Inf at 2 pixel(s) (left out)", so)

@@ -29,8 +29,10 @@ SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int st
 // that stands in for nodata.
 std::vector<float> scaled_means(const std::vector<double> &mean, const Scaling &scaling);
 
-// Pixels of `cube` with a value beyond the scaling's fences (Scaling::clip_*):
-// stray data, 1 where so; empty when none is (or nothing is clipped).
+// Stray data, 1 where so (empty when none): valid pixels of `cube` with a
+// value beyond the scaling's fences (Scaling::clip_*), or with one value in
+// every band (undeclared fill). They shape neither RX's backgrounds nor the
+// fusion's weight; the network takes only the former as missing.
 std::vector<uint8_t> stray_pixels(const Cube &cube, const Scaling &scaling);
 
 // Rows per strip for a pass over a scene: about 64 MB of float32, 1 to 64.
