@@ -420,6 +420,17 @@ TEST(Stream, SameScoresAsInMemoryFromWindowsOnly) {
   EXPECT_THROW(detect(m, reader, o), Error);
 }
 
+// 140 x 16 pixels, 4 bands of Gaussian noise: two fusion blocks.
+Cube two_block_scene() {
+  Cube c(4, 140, 16);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g(0.f, 0.05f);
+  for (int r = 0; r < c.rows; ++r)
+    for (int x = 0; x < c.cols; ++x)
+      for (int b = 0; b < c.bands; ++b) c.at(b, r, x) = 0.5f + 0.1f * b + g(rng);
+  return c;
+}
+
 // A scene larger than kFusionBlock weighs RX per block, each block by its own
 // RX kurtosis, and measures RX against every pixel of the block on the
 // block's own background: the half with outliers leans on RX, the Gaussian
@@ -430,12 +441,7 @@ TEST(Detect, FusionWeightPerBlockOnASceneLargerThanTheBlock) {
   const int H = 140, W = 16, B = 4;
   ASSERT_EQ(fusion_blocks(H), 2);
   ASSERT_EQ(fusion_blocks(W), 1);
-  Cube c(B, H, W);
-  std::mt19937 rng(3);
-  std::normal_distribution<float> g(0.f, 0.05f);
-  for (int r = 0; r < H; ++r)
-    for (int x = 0; x < W; ++x)
-      for (int b = 0; b < B; ++b) c.at(b, r, x) = 0.5f + 0.1f * b + g(rng);
+  Cube c = two_block_scene();
   for (int k = 0; k < 12; ++k)  // outliers in the lower half only
     for (int b = 0; b < B; ++b) c.at(b, 75 + 5 * k, 2 + k) = b % 2 ? 1.5f : -0.5f;
   const TrainOptions t = quick(5);
@@ -573,13 +579,8 @@ TEST(Stream, SceneStatsMatchTheInMemoryFits) {
 // Stray pixels shape neither a block's RX background nor its weight: a
 // Gaussian block with two dead pixels stays on the network's side.
 TEST(Detect, StrayPixelsShapeNoBlockBackground) {
-  const int H = 140, W = 16, B = 4;
-  Cube c(B, H, W);
-  std::mt19937 rng(3);
-  std::normal_distribution<float> g(0.f, 0.05f);
-  for (int r = 0; r < H; ++r)
-    for (int x = 0; x < W; ++x)
-      for (int b = 0; b < B; ++b) c.at(b, r, x) = 0.5f + 0.1f * b + g(rng);
+  const int W = 16, B = 4;
+  Cube c = two_block_scene();
   for (int k = 0; k < 2; ++k)  // 8 values: the fences allow for 0.1% of them
     for (int b = 0; b < B; ++b) c.at(b, 10 + 20 * k, 3 + k) = 1e4f;
   Model m = train(c, quick(5));
