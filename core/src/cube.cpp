@@ -15,6 +15,20 @@ size_t Cube::valid_count() const {
   return n;
 }
 
+std::vector<uint8_t> Cube::flat_pixels() const {
+  std::vector<uint8_t> out;
+  const size_t n = pixels();
+  for (size_t i = 0; i < n && bands > 1; ++i) {
+    if (!is_valid(i)) continue;
+    int k = 1;
+    while (k < bands && data[size_t(k) * n + i] == data[i]) ++k;
+    if (k < bands) continue;
+    if (out.empty()) out.assign(n, 0);
+    out[i] = 1;
+  }
+  return out;
+}
+
 void check_cube(const Cube &cube, int min_bands, bool may_be_empty) {
   if (cube.bands <= 0 || cube.rows <= 0 || cube.cols <= 0)
     throw Error("empty cube (" + std::to_string(cube.bands) + " bands, " + std::to_string(cube.rows) +

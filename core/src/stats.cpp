@@ -18,13 +18,12 @@ int strip_rows_for(const SceneReader &scene) {
 std::vector<float> scaled_means(const std::vector<double> &mean, const Scaling &s) {
   std::vector<float> m;
   for (size_t b = 0; b < mean.size(); ++b)
-    m.push_back(s.kind == Normalize::None ? float(mean[b])
-                                          : std::clamp(float((mean[b] - s.offset[b]) * s.scale[b]), s.clip_lo, s.clip_hi));
+    m.push_back(s.kind == Normalize::None ? float(mean[b]) : float((mean[b] - s.offset[b]) * s.scale[b]));
   return m;
 }
 
 std::vector<uint8_t> stray_pixels(const Cube &cube, const Scaling &s) {
-  std::vector<uint8_t> out;
+  std::vector<uint8_t> out = cube.flat_pixels();
   const size_t n = cube.pixels();
   auto mark = [&](size_t i) {
     if (out.empty()) out.assign(n, 0);
@@ -39,12 +38,6 @@ std::vector<uint8_t> stray_pixels(const Cube &cube, const Scaling &s) {
         if ((v < s.clip_lo || v > s.clip_hi) && cube.is_valid(i)) mark(i);
       }
     }
-  for (size_t i = 0; i < n && B > 1; ++i) {  // one value in every band: fill, not a measurement
-    if (!cube.is_valid(i)) continue;
-    int k = 1;
-    while (k < B && cube.data[size_t(k) * n + i] == cube.data[i]) ++k;
-    if (k == B) mark(i);
-  }
   return out;
 }
 

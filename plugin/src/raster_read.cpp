@@ -266,16 +266,10 @@ void RasterReader::mark_nodata(Cube &c, const Window &w, ReadCounts *counts) con
     else if (declared[i] > 0) ++n.partial;
     if (declared[i] == B || nonfinite[i]) c.valid[i] = 0;
   }
-  // Pixels with one value in every band: no scene has them, undeclared fill
-  // (an orthorectified line's border) does.
-  std::map<float, size_t> flat;
-  for (size_t i = 0; i < P && B > 1; ++i) {
-    if (!c.is_valid(i)) continue;
-    const float v0 = c.data[i];
-    int k = 1;
-    while (k < B && c.data[size_t(k) * P + i] == v0) ++k;
-    if (k == B) ++flat[v0], ++n.flat;
-  }
+  std::map<float, size_t> flat;  // count per value
+  const std::vector<uint8_t> is_flat = c.flat_pixels();
+  for (size_t i = 0; i < is_flat.size(); ++i)
+    if (is_flat[i]) ++flat[c.data[i]], ++n.flat;
   size_t most = 0;
   for (const auto &[v, count] : flat)
     if (count > most) most = count, n.flat_value = v;

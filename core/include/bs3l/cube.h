@@ -26,6 +26,10 @@ struct Cube {
   float at(int b, int r, int c) const { return data[(size_t(b) * rows + r) * cols + c]; }
   bool is_valid(size_t pixel) const { return valid.empty() || valid[pixel] != 0; }
   size_t valid_count() const;
+  // Valid pixels with one value in every band (two bands or more): no scene
+  // holds them, undeclared fill (an orthorectified line's border) does.
+  // 1 where so; empty when there are none.
+  std::vector<uint8_t> flat_pixels() const;
 };
 
 // Throws Error unless the cube can be trained on / scored: sizes consistent,
