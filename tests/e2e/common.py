@@ -2,6 +2,7 @@
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -46,10 +47,29 @@ def write_cube(path, cube, gt=(500000, 10, 0, 4000000, 0, -10), epsg=32611, noda
     d = None
 
 
+_SCRATCH = []
+
+
+def _remove_scratch():
+    for d in _SCRATCH:
+        shutil.rmtree(d, True)
+
+
+def _terminated(signum, frame):
+    # A time limit (ctest's, or CI's `timeout`) sends SIGTERM, which skips
+    # atexit: without this every folder of the module stays in /tmp.
+    _remove_scratch()
+    os._exit(128 + signum)
+
+
+atexit.register(_remove_scratch)
+signal.signal(signal.SIGTERM, _terminated)
+
+
 def tmpdir():
-    """A scratch folder, removed when the test process exits."""
+    """A scratch folder, removed when the test process exits or is stopped."""
     d = tempfile.mkdtemp(prefix="bs3l_e2e_")
-    atexit.register(shutil.rmtree, d, True)
+    _SCRATCH.append(d)
     return d
 
 
