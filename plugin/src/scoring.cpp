@@ -131,6 +131,17 @@ Bar bar_of(const Input &in, double share, double end) {
   return {read, read + (end - read) * share, end};
 }
 
+// What the fences did to the training scene's values; empty when none was stray.
+std::string stray_note(const Scaling &s) {
+  if (!s.clipped) return "";
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "values range from %g to %g; those beyond %g..%g (4 robust ranges past the 0.1-99.9th "
+                "percentiles) are stray: missing to the network, left out of the fusion's kurtosis",
+                s.seen_lo, s.seen_hi, s.offset[0] + s.clip_lo / s.scale[0], s.offset[0] + s.clip_hi / s.scale[0]);
+  return line;
+}
+
 Model train_on(const Input &in, TrainOptions o, RunProgress &p, bool verbose, Notes &notes) {
   o.progress = [&p, verbose, last = -1](double f, double loss) mutable {
     if (verbose) {
@@ -140,15 +151,8 @@ Model train_on(const Input &in, TrainOptions o, RunProgress &p, bool verbose, No
     return p.at(f);
   };
   Model m = in.stream ? train(*in.stream, o) : train(in.raster.cube, o);
-  const Scaling &s = m.scaling();
-  if (s.clipped) {
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "Input scaling: values range from %g to %g; those beyond %g..%g (4 robust ranges past the "
-                  "0.1-99.9th percentiles) are stray: missing to the network, left out of the fusion's kurtosis",
-                  s.seen_lo, s.seen_hi, s.offset[0] + s.clip_lo / s.scale[0], s.offset[0] + s.clip_hi / s.scale[0]);
-    notes.push_back(line);
-  }
+  const std::string stray = stray_note(m.scaling());
+  if (!stray.empty()) notes.push_back("Input scaling: " + stray);
   return m;
 }
 
@@ -218,7 +222,7 @@ std::vector<float> crop_planes(std::vector<float> v, int planes, const Window &a
 }
 
 void write_scores(const Outputs &o, const Raster &in, const Scores &s, const std::string &method,
-                  const std::string &params, Notes &notes) {
+                  const std::string &params, Notes &notes, const std::string &scaling = "") {
   std::map<std::string, std::string> band = {{"BS3LNET_UNITS", s.pfa ? "pfa" : "raw"}, {"BS3LNET_RAW_UNIT", s.raw_unit}};
   nlohmann::ordered_json &res = run_result();
   res["method"] = method, res["parameters"] = params, res["units"] = s.pfa ? "pfa" : "raw", res["raw_unit"] = s.raw_unit;
@@ -226,10 +230,12 @@ void write_scores(const Outputs &o, const Raster &in, const Scores &s, const std
   if (!s.fusion.empty()) res["fusion"] = s.fusion;
   if (s.pfa) band["BS3LNET_CALIBRATION"] = s.calibration;
   if (!s.fusion.empty()) band["BS3LNET_FUSION"] = s.fusion, notes.push_back("Fusion: " + s.fusion_note);
+  std::map<std::string, std::string> meta = {{"BS3LNET_METHOD", method}, {"BS3LNET_PARAMETERS", params},
+                                             {"BS3LNET_INPUT", in.path}, {"BS3LNET_BANDS", band_ranges(in.band_index)},
+                                             {"BS3LNET_VERSION", version()}};
+  if (!scaling.empty()) meta["BS3LNET_INPUT_SCALING"] = scaling, res["input_scaling"] = scaling;
   write_raster(o.scores, o.write, in.cube.rows, in.cube.cols, {s.value.data()}, in.geo,
-               {s.pfa ? "anomaly score, -log10 of the estimated false-alarm probability" : "anomaly score"},
-               {{"BS3LNET_METHOD", method}, {"BS3LNET_PARAMETERS", params}, {"BS3LNET_INPUT", in.path},
-                {"BS3LNET_BANDS", band_ranges(in.band_index)}, {"BS3LNET_VERSION", version()}},
+               {s.pfa ? "anomaly score, -log10 of the estimated false-alarm probability" : "anomaly score"}, meta,
                false, s.pfa ? "-log10(pfa)" : "", band, s.pfa ? pfa_style() : "");
   notes.push_back("Scores: " + o.scores);
 }
@@ -310,7 +316,7 @@ int detect_run(const DetectJob &job, GDALProgressFunc progress, void *data) {
     notes.push_back("Model: " + job.out.model);
   }
   w.next();
-  write_scores(job.out, r, s, "bs3lnet", describe(o) + " " + describe(job.detect), notes);
+  write_scores(job.out, r, s, "bs3lnet", describe(o) + " " + describe(job.detect), notes, stray_note(m.scaling()));
   write_extras(job.out, r, det, s, w, notes);
   finish(p, run, r, notes, auc_line(truth, s.value));
   return 0;

@@ -435,6 +435,12 @@ class Rasters(unittest.TestCase):
         self.assertIn("to 1e+06;", line)
         top = float(line.split("those beyond ")[1].split("..")[1].split()[0])
         self.assertLess(top, 10)  # the fence, near the scene's own values (0.1-0.95)
+        # kept with the scores, for whoever opens them later, and in --json
+        self.assertEqual(read(p("b.tif"))[2].GetMetadataItem("BS3LNET_INPUT_SCALING"), line[len("Input scaling: "):])
+        self.assertIsNone(read(p("a.tif"))[2].GetMetadataItem("BS3LNET_INPUT_SCALING"))
+        code, so, se = run("detect", p("stray.tif"), p("j.tif"), *FAST[:-1], "--json")
+        self.assertEqual(code, 0, se)
+        self.assertEqual(json.loads(so)["input_scaling"], line[len("Input scaling: "):])
         # the model keeps the fences: applied, the same scores
         code, so, se = run("apply", p("m.pt"), p("stray.tif"), p("c.tif"), "-q")
         self.assertEqual(code, 0, se)
