@@ -53,7 +53,7 @@ Input open_input(const std::string &path, const ReadOptions &options, const RunO
     in.pending = std::move(reader);
     return in;
   }
-  held += size_t(4) * B * std::min<size_t>(n, size_t(1) << 18);
+  held += size_t(4) * B * std::min<size_t>(n, size_t(1) << 18) + n;  // + the reader's one byte per pixel read
   // Windows one tile row high (plus halo and ring), as wide as the budget
   // allows in whole tiles: the cube, its prepared copy, the residual and
   // the network's activations, about five cube-sized buffers.
@@ -78,6 +78,10 @@ void read_whole(Input &in) {
   if (!in.pending) return;
   in.raster.cube = in.pending->read({0, 0, in.pending->rows(), in.pending->cols()}, true, &in.raster.counts);
   in.pending.reset();
+}
+
+void take_stream_counts(Input &in) {
+  if (in.stream) in.raster.counts = in.stream->counts_read();
 }
 
 void report_nodata(const Raster &r, bool quiet) {

@@ -34,6 +34,10 @@ Input open_input(const std::string &path, const ReadOptions &options, const RunO
 // reads as it goes.
 void read_whole(Input &in);
 
+// A streamed input's ReadCounts (what its windows found, each pixel once)
+// into raster.counts, for report_nodata; nothing for an in-memory input.
+void take_stream_counts(Input &in);
+
 // Prints what the read left out beyond declared nodata (NaN/Inf pixels) and
 // warns of pixels that hold the nodata value in some bands only.
 void report_nodata(const Raster &r, bool quiet);

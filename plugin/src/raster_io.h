@@ -99,6 +99,9 @@ class RasterReader : public SceneReader {
   Cube read(const Window &w, bool progress, ReadCounts *counts = nullptr) const;
   // What read_raster returns, but for the cube's data (sizes of the scene).
   const Raster &info() const;
+  // What the reads without `counts` found so far, each pixel once (a
+  // streamed run's report once its passes have read the whole scene).
+  ReadCounts counts_read() const;
 
  private:
   void mark_nodata(Cube &c, const Window &w, ReadCounts *counts) const;

@@ -98,9 +98,22 @@ struct RasterReader::Impl {
   Raster info;                   // metadata; cube without data
   std::vector<uint8_t> mask;     // --mask, scene-sized (1 = use); empty if none
   std::vector<BandNodata> nodata;  // per kept band
+  // Streamed reads overlap (halos, passes): each pixel is counted the first
+  // time a window holds it, so a streamed run reports what an in-memory one does.
+  std::vector<uint8_t> counted;  // scene-sized once a streamed read happens
+  ReadCounts tally;
+  std::map<float, size_t> flat_values;
 };
 
 namespace {
+
+float commonest(const std::map<float, size_t> &counts) {
+  float value = 0;
+  size_t most = 0;
+  for (const auto &[v, n] : counts)
+    if (n > most) most = n, value = v;
+  return value;
+}
 
 double parse_nodata(const std::string &text) {
   if (text == "nan" || text == "NaN" || text == "NAN") return std::numeric_limits<double>::quiet_NaN();
@@ -259,21 +272,37 @@ void RasterReader::mark_nodata(Cube &c, const Window &w, ReadCounts *counts) con
     if (finite[size_t(k)] == 0 && nan[size_t(k)] > 0)
       throw Error("band " + std::to_string(impl_->info.band_index[size_t(k)]) +
                   " is NaN or Inf wherever it is not nodata; leave it out with -b");
-  ReadCounts n;
-  for (size_t i = 0; i < P; ++i) {
+  for (size_t i = 0; i < P; ++i)
+    if (declared[i] == B || nonfinite[i]) c.valid[i] = 0;
+  const std::vector<uint8_t> is_flat = c.flat_pixels();
+  auto count = [&](size_t i, ReadCounts &n, std::map<float, size_t> &flat) {
     if (declared[i] == B) ++n.nodata;
     else if (nonfinite[i]) ++n.nonfinite;
     else if (declared[i] > 0) ++n.partial;
-    if (declared[i] == B || nonfinite[i]) c.valid[i] = 0;
+    if (i < is_flat.size() && is_flat[i]) ++flat[c.data[i]], ++n.flat;
+  };
+  if (counts) {
+    ReadCounts n;
+    std::map<float, size_t> flat;  // count per value
+    for (size_t i = 0; i < P; ++i) count(i, n, flat);
+    n.flat_value = commonest(flat);
+    *counts = n;
+    return;
   }
-  std::map<float, size_t> flat;  // count per value
-  const std::vector<uint8_t> is_flat = c.flat_pixels();
-  for (size_t i = 0; i < is_flat.size(); ++i)
-    if (is_flat[i]) ++flat[c.data[i]], ++n.flat;
-  size_t most = 0;
-  for (const auto &[v, count] : flat)
-    if (count > most) most = count, n.flat_value = v;
-  if (counts) *counts = n;
+  Impl &s = *impl_;
+  const int W = s.info.scene_cols;
+  if (s.counted.empty()) s.counted.assign(size_t(s.info.scene_rows) * W, 0);
+  for (int y = 0; y < w.rows; ++y)
+    for (int x = 0; x < w.cols; ++x) {
+      uint8_t &seen = s.counted[size_t(w.row + y) * W + w.col + x];
+      if (!seen) seen = 1, count(size_t(y) * w.cols + x, s.tally, s.flat_values);
+    }
+}
+
+ReadCounts RasterReader::counts_read() const {
+  ReadCounts n = impl_->tally;
+  n.flat_value = commonest(impl_->flat_values);
+  return n;
 }
 
 Raster read_raster(const std::string &path, const ReadOptions &o) {

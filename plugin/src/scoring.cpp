@@ -318,6 +318,7 @@ int detect_run(const DetectJob &job, GDALProgressFunc progress, void *data) {
   w.next();
   write_scores(job.out, r, s, "bs3lnet", describe(o) + " " + describe(job.detect), notes, stray_note(m.scaling()));
   write_extras(job.out, r, det, s, w, notes);
+  take_stream_counts(input);
   finish(p, run, r, notes, auc_line(truth, s.value));
   return 0;
 }
@@ -348,6 +349,7 @@ int train_run(const TrainJob &job, GDALProgressFunc progress, void *data) {
   Writes(p, bar.detect, 1).next();
   save_model_file(m, job.out.model, job.out.write.overwrite);
   notes.push_back("Model written to " + job.out.model);
+  take_stream_counts(input);
   finish(p, run, r, notes);
   return 0;
 }
@@ -423,6 +425,7 @@ int apply_run(const ApplyJob &job, GDALProgressFunc progress, void *data) {
                    (d.refit ? "scene" : "model") + (window ? " srcwin=" + job.srcwin : ""),
                notes);
   write_extras(job.out, *r, det, s, w, notes);
+  take_stream_counts(input);
   finish(p, run, *r, notes, auc_line(truth, s.value));
   return 0;
 }
@@ -458,6 +461,7 @@ int rx_run(const RxJob &job, GDALProgressFunc progress, void *data) {
   w.next();
   write_scores(job.out, r, s, local ? "local RX" : "global RX", params, notes);
   write_thresholded(job.out, r, s, w, notes);
+  take_stream_counts(input);
   finish(p, run, r, notes, auc_line(truth, s.value));
   return 0;
 }

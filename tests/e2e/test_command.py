@@ -237,6 +237,13 @@ class Rasters(unittest.TestCase):
         # 7 in every band looks like fill: said, with the option that declares it
         self.assertIn("Warning: 1 valid pixel(s) hold one value in every band (commonest: 7), as fill does; "
                       "if it is fill, declare it nodata (--nodata 7)", se)
+        # streamed (windows read by several passes), the same report: each pixel counted once
+        code, so2, se2 = run("detect", p("in.tif"), p("s.tif"), *FAST[:-1], "--stream")
+        self.assertEqual(code, 0, se2)
+        self.assertIn("Streaming: ", so2)
+        self.assertIn("Nodata: 2 pixel(s) with NaN or Inf in some band are left out", so2)
+        self.assertIn("Warning: 1 pixel(s) hold the nodata value in some bands only and are used as data", se2)
+        self.assertIn("Warning: 1 valid pixel(s) hold one value in every band (commonest: 7)", se2)
         s, nd, _ = read(p("a.tif"))
         self.assertEqual([s[2, 2], s[12, 12], s[14, 14]], [nd] * 3)
         self.assertNotEqual(s[8, 9], nd)
