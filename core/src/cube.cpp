@@ -90,6 +90,20 @@ std::string to_string(Normalize n) {
 // The statistics pass serves the in-memory fit too: one definition of it.
 Scaling Scaling::fit(const Cube &cube, Normalize kind) { return scene_stats(CubeReader(cube), kind, false).scaling; }
 
+bool Scaling::fenced(int bands) const {
+  return kind != Normalize::None && offset.size() == size_t(bands) && (std::isfinite(clip_lo) || std::isfinite(clip_hi));
+}
+
+bool Scaling::beyond_fences(const Cube &cube, size_t i) const {
+  if (!cube.is_valid(i)) return false;
+  const size_t n = cube.pixels();
+  for (int b = 0; b < cube.bands; ++b) {
+    const float v = (cube.data[size_t(b) * n + i] - offset[size_t(b)]) * scale[size_t(b)];
+    if (v < clip_lo || v > clip_hi) return true;
+  }
+  return false;
+}
+
 void Scaling::apply(Cube &cube) const {
   if (kind == Normalize::None) return;
   if (int(offset.size()) != cube.bands) throw Error("scaling was fitted on a different band count");

@@ -24,20 +24,18 @@ std::vector<float> scaled_means(const std::vector<double> &mean, const Scaling &
 
 std::vector<uint8_t> stray_pixels(const Cube &cube, const Scaling &s) {
   std::vector<uint8_t> out = cube.flat_pixels();
+  if (!s.fenced(cube.bands)) return out;
   const size_t n = cube.pixels();
-  auto mark = [&](size_t i) {
-    if (out.empty()) out.assign(n, 0);
-    out[i] = 1;
-  };
-  const int B = cube.bands;
-  if (s.kind != Normalize::None && s.offset.size() == size_t(B) && (std::isfinite(s.clip_lo) || std::isfinite(s.clip_hi)))
-    for (int b = 0; b < B; ++b) {
-      const float *p = cube.data.data() + size_t(b) * n;
-      for (size_t i = 0; i < n; ++i) {
-        const float v = (p[i] - s.offset[b]) * s.scale[b];  // as prepare_rows
-        if ((v < s.clip_lo || v > s.clip_hi) && cube.is_valid(i)) mark(i);
+  for (int b = 0; b < cube.bands; ++b) {  // band by band: the cube's order (Scaling::beyond_fences per pixel)
+    const float *p = cube.data.data() + size_t(b) * n;
+    for (size_t i = 0; i < n; ++i) {
+      const float v = (p[i] - s.offset[size_t(b)]) * s.scale[size_t(b)];
+      if ((v < s.clip_lo || v > s.clip_hi) && cube.is_valid(i)) {
+        if (out.empty()) out.assign(n, 0);
+        out[i] = 1;
       }
     }
+  }
   return out;
 }
 

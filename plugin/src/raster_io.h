@@ -54,6 +54,7 @@ struct ReadCounts {
   size_t partial = 0;    // the nodata value in some bands only: kept as data
   size_t flat = 0;       // valid, with one value in every band (fill, unless declared)
   float flat_value = 0;  // the commonest such value
+  size_t stray = 0;      // valid, with a value beyond the fences given by RasterReader::set_fences
 };
 
 struct Raster {
@@ -102,6 +103,8 @@ class RasterReader : public SceneReader {
   // What the reads without `counts` found so far, each pixel once (a
   // streamed run's report once its passes have read the whole scene).
   ReadCounts counts_read() const;
+  // Count, from now on, the pixels with a value beyond a model's fences (apply).
+  void set_fences(const Scaling &scaling);
 
  private:
   void mark_nodata(Cube &c, const Window &w, ReadCounts *counts) const;

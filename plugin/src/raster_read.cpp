@@ -103,6 +103,7 @@ struct RasterReader::Impl {
   std::vector<uint8_t> counted;  // scene-sized once a streamed read happens
   ReadCounts tally;
   std::map<float, size_t> flat_values;
+  Scaling fences;  // set_fences; none by default
 };
 
 namespace {
@@ -275,11 +276,16 @@ void RasterReader::mark_nodata(Cube &c, const Window &w, ReadCounts *counts) con
   for (size_t i = 0; i < P; ++i)
     if (declared[i] == B || nonfinite[i]) c.valid[i] = 0;
   const std::vector<uint8_t> is_flat = c.flat_pixels();
+  const Impl &in = *impl_;
+  const bool fenced = in.fences.fenced(B);
   auto count = [&](size_t i, ReadCounts &n, std::map<float, size_t> &flat) {
     if (declared[i] == B) ++n.nodata;
     else if (nonfinite[i]) ++n.nonfinite;
     else if (declared[i] > 0) ++n.partial;
     if (i < is_flat.size() && is_flat[i]) ++flat[c.data[i]], ++n.flat;
+    if (!fenced) return;
+    const size_t cols = size_t(w.cols), at = (size_t(w.row) + i / cols) * size_t(in.info.scene_cols) + size_t(w.col) + i % cols;
+    if ((in.mask.empty() || in.mask[at]) && in.fences.beyond_fences(c, i)) ++n.stray;
   };
   if (counts) {
     ReadCounts n;
@@ -298,6 +304,8 @@ void RasterReader::mark_nodata(Cube &c, const Window &w, ReadCounts *counts) con
       if (!seen) seen = 1, count(size_t(y) * w.cols + x, s.tally, s.flat_values);
     }
 }
+
+void RasterReader::set_fences(const Scaling &scaling) { impl_->fences = scaling; }
 
 ReadCounts RasterReader::counts_read() const {
   ReadCounts n = impl_->tally;

@@ -131,15 +131,36 @@ Bar bar_of(const Input &in, double share, double end) {
   return {read, read + (end - read) * share, end};
 }
 
+// The fences in the input's units ("lo..hi"; MinMax: one offset and scale for all bands).
+std::string fences_text(const Scaling &s) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%g..%g", s.offset[0] + s.clip_lo / s.scale[0], s.offset[0] + s.clip_hi / s.scale[0]);
+  return text;
+}
+
 // What the fences did to the training scene's values; empty when none was stray.
 std::string stray_note(const Scaling &s) {
   if (!s.clipped) return "";
   char line[256];
   std::snprintf(line, sizeof line,
-                "values range from %g to %g; those beyond %g..%g (4 robust ranges past the 0.1-99.9th "
+                "values range from %g to %g; those beyond %s (4 robust ranges past the 0.1-99.9th "
                 "percentiles) are stray: missing to the network, left out of the fusion's kurtosis",
-                s.seen_lo, s.seen_hi, s.offset[0] + s.clip_lo / s.scale[0], s.offset[0] + s.clip_hi / s.scale[0]);
+                s.seen_lo, s.seen_hi, fences_text(s).c_str());
   return line;
+}
+
+// The same for a scene scored with a model's fences: `pixels` hold a value beyond them.
+std::string stray_note(size_t pixels, const Scaling &s) {
+  if (!pixels) return "";
+  return std::to_string(pixels) + " pixel(s) hold values beyond the model's fences " + fences_text(s) +
+         " (4 robust ranges past its training scene's 0.1-99.9th percentiles): stray, missing to the network";
+}
+
+size_t count_beyond_fences(const Cube &c, const Scaling &s) {
+  size_t n = 0;
+  if (s.fenced(c.bands))
+    for (size_t i = 0; i < c.pixels(); ++i) n += s.beyond_fences(c, i);
+  return n;
 }
 
 Model train_on(const Input &in, TrainOptions o, RunProgress &p, bool verbose, Notes &notes) {
@@ -394,6 +415,8 @@ int apply_run(const ApplyJob &job, GDALProgressFunc progress, void *data) {
     piece = read_raster(job.input, ro);
   } else {
     input = open_scene(job.input, job.read, run, job.out, d.refit ? 4 : 3, m.config().blocks, m.config().instance_norm);
+    for (RasterReader *reader : {input.pending.get(), input.stream.get()})  // counts the values the network will miss
+      if (reader) reader->set_fences(m.scaling());
     p.phase("read", 0, input.stream ? 0 : 0.3);
   }
   const Raster *r = window ? &piece : &input.raster;
@@ -415,17 +438,20 @@ int apply_run(const ApplyJob &job, GDALProgressFunc progress, void *data) {
     if (!det.background.empty())
       det.background = crop_planes(std::move(det.background), piece.cube.bands, piece.at, d.window);
     piece = crop(std::move(piece), d.window);
+    piece.counts.stray = count_beyond_fences(piece.cube, m.scaling());
     truth = load_truth(job.truth, job.input, piece, notes);
   }
+  take_stream_counts(input);
+  const std::string stray = stray_note(r->counts.stray, m.scaling());
+  if (!stray.empty()) notes.push_back("Input scaling: " + stray);
   const Scores s = network_scores(det, d, pfa, d.refit);
   Writes w(p, 0.9, output_count(job.out));
   w.next();
   write_scores(job.out, *r, s, "bs3lnet",
                "model=" + job.model + " " + m.tag("parameters") + " " + describe(d) + " stats=" +
                    (d.refit ? "scene" : "model") + (window ? " srcwin=" + job.srcwin : ""),
-               notes);
+               notes, stray);
   write_extras(job.out, *r, det, s, w, notes);
-  take_stream_counts(input);
   finish(p, run, *r, notes, auc_line(truth, s.value));
   return 0;
 }

@@ -656,6 +656,14 @@ TEST(Stream, StrayValuesDoNotSetTheMinMaxScale) {
   EXPECT_EQ(flags[5 * 19 + 7], 1);
   EXPECT_EQ(flags[10 * 19 + 3], 1);
   EXPECT_TRUE(stray_pixels(c, m.scaling()).empty());
+  // Per pixel (apply's count), the same two; an invalid pixel is never stray.
+  ASSERT_TRUE(m.scaling().fenced(stray.bands));
+  EXPECT_FALSE(Scaling().fenced(stray.bands));
+  for (size_t i = 0; i < stray.pixels(); ++i) EXPECT_EQ(m.scaling().beyond_fences(stray, i), flags[i] == 1) << i;
+  Cube hidden = stray;
+  hidden.valid.assign(hidden.pixels(), 1);
+  hidden.valid[5 * 19 + 7] = 0;
+  EXPECT_FALSE(m.scaling().beyond_fences(hidden, 5 * 19 + 7));
   Cube fill = c;  // one value in every band, within the fences: undeclared fill
   for (int b = 0; b < c.bands; ++b) fill.at(b, 3, 4) = 0.5f;
   const std::vector<uint8_t> filled = stray_pixels(fill, m.scaling());

@@ -452,6 +452,17 @@ class Rasters(unittest.TestCase):
         code, so, se = run("apply", p("m.pt"), p("stray.tif"), p("c.tif"), "-q")
         self.assertEqual(code, 0, se)
         np.testing.assert_array_equal(read(p("b.tif"))[0], read(p("c.tif"))[0])
+        # apply counts the pixels beyond the model's fences, in memory, streamed and in a window
+        said = "Input scaling: 1 pixel(s) hold values beyond the model's fences "
+        for extra in ([], ["--stream"], ["-srcwin", "5", "4", "12", "10"]):
+            code, so, se = run("apply", p("m.pt"), p("stray.tif"), p("d.tif"), "--overwrite", *extra)
+            self.assertEqual(code, 0, se)
+            self.assertIn(said, so, extra)
+            self.assertIn(read(p("d.tif"))[2].GetMetadataItem("BS3LNET_INPUT_SCALING"), so)
+        for args in ([p("clean.tif")], [p("stray.tif"), "-srcwin", "14", "4", "12", "10"]):
+            code, so, se = run("apply", p("m.pt"), args[0], p("d.tif"), "--overwrite", *args[1:])
+            self.assertEqual(code, 0, se)
+            self.assertNotIn("Input scaling", so, args)
 
     def test_fusion_weight_per_block_on_a_scene_larger_than_the_block(self):
         # A scene over 128 pixels in a side gets the rule's weight and RX's

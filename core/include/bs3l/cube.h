@@ -86,6 +86,10 @@ struct Scaling {
   bool clipped = false;
   static Scaling fit(const Cube &cube, Normalize kind);  // = scene_stats(...).scaling (stats.h)
   void apply(Cube &cube) const;
+  // Whether fences are set for `bands` bands, and whether valid pixel `i` of
+  // an unscaled cube holds a value beyond them (as prepare_rows scales it).
+  bool fenced(int bands) const;
+  bool beyond_fences(const Cube &cube, size_t i) const;
 };
 
 }  // namespace bs3l
