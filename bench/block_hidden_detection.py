@@ -17,18 +17,12 @@ import sys
 import tempfile
 
 import numpy as np
-from scipy import ndimage
 
 from fusion_screen import figures, load_mat, mad_weights, nb3, read_tif, rx_fit, rx_score
 from implant_screen import EXE, write_tif
+from target_objects import objects_found
 
 S = 5  # phase grid: blocks 5 pixels apart leave the distance-3 ring of each unhidden
-
-
-def objects_found(t, sc, H, W):
-    lab, n = ndimage.label(t.reshape(H, W), structure=np.ones((3, 3)))
-    thr, s2 = np.quantile(sc[~t], 0.99), sc.reshape(H, W)
-    return "%d/%d" % (sum(s2[lab == k].max() >= thr for k in range(1, n + 1)), n)
 
 
 def background(model, cube, hide, tmp):
@@ -70,10 +64,10 @@ def main():
             for hide in (False, True):
                 R = (cube - background(os.path.join(models, scene[:-4] + ".pt"), cube, hide, tmp)).reshape(-1, B)
                 e = (R * R) @ mad_weights(R)
-                cells.append("%.4f / %.4f, %s" % (figures(t, nb3(e, H, W))[0], figures(t, e)[0], objects_found(t, e, H, W)))
+                cells.append("%.4f / %.4f, %d/%d" % (figures(t, nb3(e, H, W))[0], figures(t, e)[0], *objects_found(t, e, H, W)))
             X = cube.reshape(-1, B)
             rx = rx_score(X, *rx_fit(X, np.ones(len(X), bool)))
-            print("| `%s` | %s | %s | %.4f, %s |" % (scene, cells[0], cells[1], figures(t, rx)[0], objects_found(t, rx, H, W)),
+            print("| `%s` | %s | %s | %.4f, %d/%d |" % (scene, cells[0], cells[1], figures(t, rx)[0], *objects_found(t, rx, H, W)),
                   flush=True)
 
 

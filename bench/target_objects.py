@@ -23,6 +23,13 @@ from fusion_screen import figures, landed_parts, load_mat, lofo, nb3, pfa, summa
 from quality import ALL_SCENES, FAMILIES
 
 
+def objects_found(t, sc, H, W):
+    """Truth objects (8-connected) with a pixel of score sc at or above the 1e-2 background threshold, and their count."""
+    lab, n = ndimage.label(t.reshape(H, W), structure=np.ones((3, 3)))
+    thr, s2 = np.quantile(sc[~t], 0.99), sc.reshape(H, W)
+    return sum(s2[lab == k].max() >= thr for k in range(1, n + 1)), n
+
+
 def without_neighbours(d):
     """The landed fusion with the network's part from e, 0.5 e + 0.5 nb3(e), or scaled (= nb3(e))."""
     table = {"global RX": {}}
@@ -56,11 +63,7 @@ def main():
         z = np.load(os.path.join(d, "%s_1.npz" % s[:-4]))
         lab, n = ndimage.label(t.reshape(H, W), structure=np.ones((3, 3)))
         sizes = np.bincount(lab.ravel())[1:]
-        found = []
-        for name in ("scaled", "e", "rx"):
-            sc = z[name].reshape(H, W)
-            thr = np.quantile(z[name][~t], 0.99)
-            found.append(sum(sc[lab == k].max() >= thr for k in range(1, n + 1)))
+        found = [objects_found(t, z[name], H, W)[0] for name in ("scaled", "e", "rx")]
         print("| `%s` | %d | %g | %d | %d | %d | %d | %d |" % (s, n, np.median(sizes), sizes.max(), (sizes == 1).sum(),
                                                              *found))
     if not sys.argv[2:]:

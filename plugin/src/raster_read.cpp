@@ -276,16 +276,16 @@ void RasterReader::mark_nodata(Cube &c, const Window &w, ReadCounts *counts) con
   for (size_t i = 0; i < P; ++i)
     if (declared[i] == B || nonfinite[i]) c.valid[i] = 0;
   const std::vector<uint8_t> is_flat = c.flat_pixels();
-  const Impl &in = *impl_;
-  const bool fenced = in.fences.fenced(B);
+  Impl &s = *impl_;
+  const bool fenced = s.fences.fenced(B);
   auto count = [&](size_t i, ReadCounts &n, std::map<float, size_t> &flat) {
     if (declared[i] == B) ++n.nodata;
     else if (nonfinite[i]) ++n.nonfinite;
     else if (declared[i] > 0) ++n.partial;
     if (i < is_flat.size() && is_flat[i]) ++flat[c.data[i]], ++n.flat;
     if (!fenced) return;
-    const size_t cols = size_t(w.cols), at = (size_t(w.row) + i / cols) * size_t(in.info.scene_cols) + size_t(w.col) + i % cols;
-    if ((in.mask.empty() || in.mask[at]) && in.fences.beyond_fences(c, i)) ++n.stray;
+    const size_t cols = size_t(w.cols), at = (size_t(w.row) + i / cols) * size_t(s.info.scene_cols) + size_t(w.col) + i % cols;
+    if ((s.mask.empty() || s.mask[at]) && s.fences.beyond_fences(c, i)) ++n.stray;
   };
   if (counts) {
     ReadCounts n;
@@ -295,7 +295,6 @@ void RasterReader::mark_nodata(Cube &c, const Window &w, ReadCounts *counts) con
     *counts = n;
     return;
   }
-  Impl &s = *impl_;
   const int W = s.info.scene_cols;
   if (s.counted.empty()) s.counted.assign(size_t(s.info.scene_rows) * W, 0);
   for (int y = 0; y < w.rows; ++y)
