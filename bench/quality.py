@@ -55,8 +55,9 @@ ALL_SCENES = [s for f in FAMILIES.values() for s in f]
 DEFAULT = "default (fused, auto)"
 OLD = "previous release (a964f23)"
 # Other scores of the same trained network: the previous default's exactly
-# (two-term fusion), and the network's own score.
-SCORES = {"two-term fusion (previous default)": ["--rx-all-weight", "0"]}
+# (b5086a1: the purified RX term on every principal direction, weight 0.2),
+# refitted on the scene as detect does.
+SCORES = {"previous default (b5086a1)": ["--stats", "scene", "--rx-rank", "0"]}
 
 
 def shape(scene):
@@ -187,8 +188,9 @@ def write(rows, scenes, a, cmd):
         L.append("| %s | %.4f | %.4f | %d/%d | %d/%d | %d/%d | %d/%d | %.3f | %+.4f (`%s`) |" % (
             m, f["mean"], f["mean_seed1"], f["wins"], f["n"], f["wins_seed1"], f["n"], f["pd_wins"], f["n"],
             f["pd_wins_seed1"], f["n"], f["pd_mean"], f["worst"], f["worst_scene"]))
-    L += ["", "The default per scene family (the families of issue 27; the default's rule was chosen with "
-          "leave-one-family-out checks in bench/results/fusion_screen.md):", "",
+    L += ["", "The default per scene family (the families of issue 27; the default's rules were chosen with "
+          "leave-one-family-out checks: bench/results/fusion_screen.md, and the section \"subspace RX\" of "
+          "bench/results/quality_screening.md):", "",
           "| family | scenes | mean AUC | AUC >= RX | Pd@1e-2 >= RX | worst margin |", "|---|---|---|---|---|---|"]
     for fam, sc in FAMILIES.items():
         sc = [s for s in sc if s in scenes]

@@ -252,13 +252,17 @@ std::vector<float> fill_of(const Model::Impl &m, const SceneReader &scene) {
   return scaled_means(scene_stats(scene, Normalize::None, false).mean, m.scaling);
 }
 
+// The rank a background of `bands` bands keeps: all of them is 0, as in
+// model files of earlier builds.
+int rank_kept(int rank, int bands) { return rank > 0 && rank < bands ? rank : 0; }
+
 // Global RX's background when refitting: every valid pixel but the fraction
 // the network scores highest (one statistics pass).
 RxBackground purified_rx(const SceneReader &scene, const std::vector<float> &scaled, double drop,
-                         const std::vector<uint8_t> &stray) {
+                         const std::vector<uint8_t> &stray, int rank = 0) {
   std::vector<uint8_t> keep = background_pixels(scaled, drop);
   for (size_t i = 0; i < stray.size(); ++i) keep[i] = keep[i] && !stray[i];  // stray data shapes no background
-  return scene_stats(scene, Normalize::None, true, 0, &keep).rx;
+  return scene_stats(scene, Normalize::None, true, 0, &keep, rank).rx;
 }
 
 }  // namespace
@@ -308,10 +312,11 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
     if (!cube.is_valid(i)) net.weighted[i] = kNaN;
   Parts s = parts_of(cube, net, p, nullptr);
   s.stray = stray_pixels(cube, m.scaling);
-  const RxBackground bg = purified_rx(CubeReader(cube), s.scaled, o.rx_purify, s.stray),
+  const RxBackground bg = purified_rx(CubeReader(cube), s.scaled, o.rx_purify, s.stray, o.rx_rank),
                      all = purified_rx(CubeReader(cube), s.scaled, 0, s.stray);
   s.rx = rx_score(cube, bg), s.rx_all = rx_score(cube, all);
   d.reference = reference_of(s, weights, bg, all, o.rx_all_weight, CubeReader(cube), m.scaling);
+  d.reference.rx_rank = rank_kept(o.rx_rank, cube.bands);
   d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all,
                       fused_weights(d.reference, o, cube.rows, cube.cols, {0, 0, cube.rows, cube.cols}));
   d.background = std::move(net.background);
@@ -414,7 +419,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   if (refit) {
     // RX's background without the pixels the network ranks highest, then
     // RX against it: two passes by strips, no halo.
-    bg = purified_rx(scene, all.scaled, o.rx_purify, all.stray);
+    bg = purified_rx(scene, all.scaled, o.rx_purify, all.stray, o.rx_rank);
     all.rx = rx_score(scene, bg);
     bg_all = purified_rx(scene, all.scaled, 0, all.stray);
     all.rx_all = rx_score(scene, bg_all);
@@ -422,6 +427,7 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   Detection d;
   d.reference = refit ? reference_of(all, weights, bg, bg_all, o.rx_all_weight, scene, m.scaling) : model_ref;
+  if (refit) d.reference.rx_rank = rank_kept(o.rx_rank, B);
   if (d.reference.mse.empty()) throw Error("no valid pixel (everything is nodata or masked)");
   d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx, all.rx_all,
                       fused_weights(d.reference, o, H, W, {0, 0, H, W}));

@@ -211,6 +211,7 @@ void write_reference(torch::serialize::OutputArchive &a, const Model::Impl &m) {
   a.write("bs3l_ref_mse", dvec_tensor(r.mse), true);
   a.write("bs3l_ref_scaled", dvec_tensor(r.scaled), true);
   a.write("bs3l_ref_rx", dvec_tensor(r.rx), true);
+  if (r.rx_rank > 0) a.write("bs3l_ref_rx_rank", dvec_tensor({double(r.rx_rank)}), true);
   if (r.has_all()) {
     a.write("bs3l_ref_all_mean", dvec_tensor(r.all_mean), true);
     a.write("bs3l_ref_all_inverse", dvec_tensor(r.all_inverse), true);
@@ -241,6 +242,14 @@ void read_reference(torch::serialize::InputArchive &a, Model::Impl &m, const std
     torch::Tensor v;  // fresh: read() into a defined tensor keeps that tensor's dtype
     a.read(names[k], v, true);
     *parts[k] = tensor_dvec(v);
+  }
+  // The rank of RX's purified background: absent in files of earlier builds (full rank).
+  torch::Tensor rank;
+  if (a.try_read("bs3l_ref_rx_rank", rank, true)) {
+    const std::vector<double> v = tensor_dvec(rank);
+    if (v.size() != 1 || !(v[0] >= 1 && v[0] < double(m.config.bands)))
+      throw Error("'" + path + "' is damaged (the rank of its RX background)");
+    r.rx_rank = int(v[0]);
   }
   // RX against every pixel: absent in files of earlier builds.
   std::vector<double> *all_parts[] = {&r.all_mean, &r.all_inverse, &r.rx_all};

@@ -194,6 +194,11 @@ double rx_kurtosis(const std::vector<float> &rx, const std::vector<uint8_t> &ski
 
 double rx_all_weight(double kurtosis) { return 0.2 + 200 * std::max(0.0, kurtosis - 1.2); }
 
+double rx_weight_of(const ScoreReference &ref, double option) {
+  if (option >= 0) return option;
+  return ref.rx_rank > 0 ? 1.0 : 0.2;
+}
+
 int fusion_blocks(int extent) { return std::max(1, (extent + kFusionBlock - 1) / kFusionBlock); }
 
 int block_edge(int k, int extent, int blocks) { return int(int64_t(k) * extent / blocks); }
@@ -221,6 +226,7 @@ std::vector<float> pixel_weights(const ScoreReference &ref, int rows, int cols, 
 std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &mse,
                              const std::vector<float> &scaled, const std::vector<float> &rx,
                              const std::vector<float> &rx_all, const std::vector<float> &all_weights) {
+  rx_weight = rx_weight_of(ref, rx_weight);
   switch (s) {
     case Score::Mse: return mse;
     case Score::Scaled: return scaled;

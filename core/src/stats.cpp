@@ -41,6 +41,30 @@ std::vector<uint8_t> stray_pixels(const Cube &cube, const Scaling &s) {
 
 namespace {
 
+// RX's inverse covariance. Full rank: the pseudo-inverse, tolerance as
+// MATLAB's pinv (max(size) x eps x the largest singular value). Rank k: the
+// inverse on the k leading principal directions only. The trailing ones are
+// mostly sensor noise, which whitening raises to equal weight; dropping
+// them lifted the fused score on 16 of 19 real scenes
+// (bench/results/quality_screening.md, "subspace RX").
+std::vector<double> rx_inverse_of(const torch::Tensor &cov, int rank) {
+  const int64_t B = cov.size(0);
+  const double rtol = double(B) * std::numeric_limits<double>::epsilon();
+  torch::Tensor inv;
+  if (rank <= 0 || rank >= B) {
+    inv = torch::linalg_pinv(cov, rtol, /*hermitian=*/true);
+  } else {
+    auto [ev, vec] = torch::linalg_eigh(cov);  // ascending
+    const torch::Tensor top = ev.slice(0, B - rank), v = vec.slice(1, B - rank);
+    const double floor = rtol * std::max(0.0, ev[B - 1].item<double>());
+    const torch::Tensor keep = top > floor;
+    const torch::Tensor scale = torch::where(keep, 1.0 / top.clamp_min(floor > 0 ? floor : 1e-300), torch::zeros_like(top));
+    inv = (v * scale).mm(v.t());
+  }
+  inv = inv.contiguous();
+  return std::vector<double>(inv.data_ptr<double>(), inv.data_ptr<double>() + B * B);
+}
+
 constexpr uint64_t kFenceSample = uint64_t(1) << 22;  // values kept for the fences' percentiles
 
 double quantile(std::vector<float> &v, double q) {
@@ -91,7 +115,7 @@ void fit_minmax(Scaling &sc, int B, double lo, double hi, const Fences &fence,
 }  // namespace
 
 SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, int strip_rows,
-                       const std::vector<uint8_t> *rx_keep) {
+                       const std::vector<uint8_t> *rx_keep, int rx_rank) {
   const int B = scene.bands(), H = scene.rows(), W = scene.cols();
   if (B < 1 || H < 1 || W < 1) throw Error("empty scene");
   if (strip_rows <= 0) strip_rows = strip_rows_for(scene);
@@ -179,11 +203,8 @@ SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, i
     const double n = double(rx_count);
     const torch::Tensor m = torch::tensor(dsum, torch::kFloat64) / n;  // mean - shift
     const torch::Tensor cov = (scatter - n * m.outer(m)) / std::max(1.0, n - 1);
-    // Tolerance as MATLAB's pinv: max(size) * eps * largest singular value.
-    const double rtol = double(B) * std::numeric_limits<double>::epsilon();
-    const torch::Tensor inv = torch::linalg_pinv(cov, rtol, /*hermitian=*/true).contiguous();
     for (int b = 0; b < B; ++b) s.rx.mean.push_back(shift[b] + m[b].item<double>());
-    s.rx.inverse.assign(inv.data_ptr<double>(), inv.data_ptr<double>() + size_t(B) * B);
+    s.rx.inverse = rx_inverse_of(cov, rx_rank);
   }
   return s;
 }

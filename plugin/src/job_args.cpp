@@ -91,8 +91,12 @@ DetectOptions detect_options(const Args &a, bool faithful) {
   d.want_background = a.has("--background");
   d.amp = a.flag("--amp");
   d.score = faithful && !a.has("--score") ? Score::Mse : parse_score(a.get("--score"));
-  d.rx_weight = a.get_double("--rx-weight", d.rx_weight);
-  if (!(d.rx_weight >= 0 && d.rx_weight <= 1e6)) throw Error("--rx-weight must be in [0, 1e6]");
+  if (a.has("--rx-weight") && a.get("--rx-weight") != "auto") {
+    d.rx_weight = a.get_double("--rx-weight", 0);
+    if (!(d.rx_weight >= 0 && d.rx_weight <= 1e6)) throw Error("--rx-weight must be auto or in [0, 1e6]");
+  }
+  d.rx_rank = a.get_int("--rx-rank", d.rx_rank);
+  if (d.rx_rank < 0) throw Error("--rx-rank must be 0 or more");
   d.rx_purify = a.get_double("--rx-purify", d.rx_purify);
   if (!(d.rx_purify >= 0 && d.rx_purify < 1)) throw Error("--rx-purify must be in [0, 1)");
   if (a.has("--rx-all-weight") && a.get("--rx-all-weight") != "auto") {

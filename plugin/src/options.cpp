@@ -133,7 +133,9 @@ std::vector<OptionDef> build() {
        "bands, plus its 3x3 neighbourhood mean; fused = -log10(pfa(scaled) + w x pfa(global RX)), each pfa from "
        "the scene's own tail, RX's background fitted without the pixels scaled ranks highest (--rx-purify)",
        kScorers});
-  add({"--rx-weight", "", T::Number, R::None, "W", num(d.rx_weight), {}, 0, 1e6, "fused: the weight w of the RX term",
+  add({"--rx-weight", "", T::Text, R::None, "W", "auto", {}, 0, 0,
+       "fused: the weight w of the RX term against the purified background; auto: 1 when that background keeps "
+       "the leading principal directions (--rx-rank), 0.2 when it keeps them all (as models of earlier versions)",
        kScorers, true});
   add({"--rx-all-weight", "", T::Text, R::None, "W", "auto", {}, 0, 0,
        "fused: the weight of global RX against every pixel; auto: from the scene's RX kurtosis k (Mardia's; 1 for "
@@ -147,6 +149,11 @@ std::vector<OptionDef> build() {
        "train uses the default): global RX's background mean and "
        "covariance leave out this fraction of the pixels, those the network's scaled score ranks highest (0: every "
        "valid pixel, plain global RX)",
+       kScorers, true});
+  add({"--rx-rank", "", T::Int, R::None, "K", std::to_string(d.rx_rank), {}, 0, 100000,
+       "when the scores are measured against the scene itself: the RX term against the purified background "
+       "keeps the K leading principal directions of that background (0: all, plain global RX): the trailing ones "
+       "are mostly sensor noise, which RX's whitening weighs as much as the signal",
        kScorers, true});
   add({"--stats", "", T::Choice, R::None, "FROM", "model", {"model", "scene"}, 0, 0,
        "what the scores are measured against: model = the training scene's residual spreads, RX background and "
@@ -227,7 +234,7 @@ const std::map<std::string, std::string> kLabels = {
     {"--max-memory", "Memory budget"}, {"--stream", "Stream the scene"}, {"--deterministic", "Deterministic CUDA"},
     {"--no-cuda-graph", "No CUDA graph"}, {"--amp", "Mixed precision (CUDA)"}, {"--score", "Score"},
     {"--rx-weight", "RX weight (purified background)"}, {"--rx-all-weight", "RX weight (every pixel)"},
-    {"--rx-purify", "RX background purification"}, {"--stats", "Statistics from"}, {"--units", "Units"},
+    {"--rx-purify", "RX background purification"}, {"--rx-rank", "RX principal directions kept"}, {"--stats", "Statistics from"}, {"--units", "Units"},
     {"--background", "Background cube"}, {"--detections", "Detection mask"},
     {"--max-pfa", "Maximum false-alarm probability"}, {"--threshold", "Score threshold"},
     {"--top-percent", "Top percent of scores"}, {"--vector", "Detection polygons"}, {"--quicklook", "Quicklook"},

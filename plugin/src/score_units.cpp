@@ -6,19 +6,22 @@
 namespace bs3l::app {
 namespace {
 
-std::string raw_unit_of(Score s, double rx_weight, const ScoreReference &ref) {
+std::string raw_unit_of(Score s, double rx_weight_option, const ScoreReference &ref) {
+  const double rx_weight = rx_weight_of(ref, rx_weight_option);
+  const std::string purified =
+      ref.rx_rank > 0 ? "pfa(global RX on " + std::to_string(ref.rx_rank) + " leading directions)" : "pfa(global RX)";
   switch (s) {
     case Score::Mse: return "mean over bands of the squared residual, in the network's input units";
     case Score::Scaled: return "mean over bands of (residual / the band's robust spread)^2, plus its 3x3 mean";
     case Score::Fused: {
       std::ostringstream o;
       if (ref.has_blocks()) {  // each pixel weighed by its block, the sum scaled to the scene weight's total
-        o << "-log10((pfa(scaled) + " << rx_weight << " x pfa(global RX) + w x pfa("
+        o << "-log10((pfa(scaled) + " << rx_weight << " x " << purified << " + w x pfa("
           << (ref.has_block_rx() ? "RX against every pixel of the block" : "global RX, every pixel") << ")) x "
           << 1 + rx_weight + ref.all_weight << " / (" << 1 + rx_weight << " + w)), w: the weight of the pixel's block";
         return o.str();
       }
-      o << "-log10(pfa(scaled) + " << rx_weight << " x pfa(global RX)";
+      o << "-log10(pfa(scaled) + " << rx_weight << " x " << purified;
       if (ref.has_all()) o << " + " << ref.all_weight << " x pfa(global RX, every pixel)";
       o << ")";
       return o.str();
@@ -39,7 +42,10 @@ std::string fusion_of(const ScoreReference &ref, const DetectOptions &d, bool fi
     << (d.rx_all_weight >= 0 ? "--rx-all-weight"
         : fitted             ? "auto: 0.2 + 200 x max(0, kurtosis - 1.2)"
                              : "saved with the model")
-    << "), " << d.rx_weight << " for RX against the purified background";
+    << "), " << rx_weight_of(ref, d.rx_weight) << " for RX against the purified background ("
+    << (d.rx_weight >= 0 ? "--rx-weight" : "auto") << "; "
+    << (ref.rx_rank > 0 ? "its " + std::to_string(ref.rx_rank) + " leading principal directions" : "full rank")
+    << ")";
   if (ref.has_blocks()) {
     // The scene-wide weight above, and the one each block of the scene used.
     const int nr = fusion_blocks(ref.grid_rows), nc = fusion_blocks(ref.grid_cols);
@@ -91,10 +97,12 @@ std::string describe(const DetectOptions &d) {
   std::ostringstream s;
   s << "score=" << to_string(d.score);
   if (d.score == Score::Fused) {
-    s << " rx_weight=" << d.rx_weight << " rx_all_weight=";
+    s << " rx_weight=";
+    if (d.rx_weight >= 0) s << d.rx_weight; else s << "auto";
+    s << " rx_all_weight=";
     if (d.rx_all_weight >= 0) s << d.rx_all_weight; else s << "auto";
   }
-  s << " rx_purify=" << d.rx_purify;
+  s << " rx_purify=" << d.rx_purify << " rx_rank=" << d.rx_rank;
   return s.str();
 }
 

@@ -244,6 +244,54 @@ TEST(Detect, RxBackgroundLeavesOutWhatTheNetworkRanksHighest) {
   EXPECT_EQ(d.reference.all_weight, rx_all_weight(d.reference.kurtosis));
 }
 
+// The purified RX term keeps the leading principal directions of its
+// background (DetectOptions::rx_rank), is weighed 1 then, and 0.2 on a
+// full-rank background such as model files of earlier builds hold.
+TEST(Detect, PurifiedRxKeepsTheLeadingDirectionsAndItsWeight) {
+  Cube c = synthetic(8, 24, 26);
+  c.valid.assign(c.pixels(), 1);
+  Model m = train(c, quick(5));
+  DetectOptions o;
+  o.score = Score::Scaled;
+  o.rx_rank = 3;
+  const Detection d = detect(m, c, o);
+  EXPECT_EQ(d.reference.rx_rank, 3);
+  Cube kept = c;
+  kept.valid = background_pixels(d.score, o.rx_purify);
+  EXPECT_EQ(d.reference.rx_inverse, scene_stats(CubeReader(kept), Normalize::None, true, 0, nullptr, 3).rx.inverse);
+  EXPECT_NE(d.reference.rx_inverse, rx_fit(kept).inverse);
+  EXPECT_EQ(d.reference.all_inverse, rx_fit(c).inverse);  // RX against every pixel keeps every direction
+  o.rx_rank = 8;  // as many as bands: plain RX, saved as full rank
+  const Detection full = detect(m, c, o);
+  EXPECT_EQ(full.reference.rx_rank, 0);
+  EXPECT_EQ(full.reference.rx_inverse, rx_fit(kept).inverse);
+
+  DetectOptions f;
+  f.rx_rank = 3;
+  const Detection fused = detect(m, c, f);
+  f.rx_weight = 1;
+  EXPECT_EQ(detect(m, c, f).score, fused.score);  // auto is 1 on three directions
+  f.rx_weight = 0.2;
+  const std::vector<float> light = detect(m, c, f).score;
+  EXPECT_NE(light, fused.score);
+  // Saved and loaded: the rank travels with the reference, the scores too.
+  m.set_reference(fused.reference);
+  const std::string path = (std::filesystem::temp_directory_path() / "bs3l_rank.pt").string();
+  save_model(m, path);
+  const Model back = load_model(path);
+  EXPECT_EQ(back.reference().rx_rank, 3);
+  expect_same_scores(detect(back, c).score, fused.score);
+  // A file of an earlier build (no rank saved) keeps its weight of 0.2.
+  ScoreReference earlier = fused.reference;
+  earlier.rx_rank = 0;
+  m.set_reference(earlier);
+  save_model(m, path);
+  const Model old = load_model(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(old.reference().rx_rank, 0);
+  expect_same_scores(detect(old, c).score, light);
+}
+
 TEST(Model, SaveLoadRoundTrip) {
   Cube c = synthetic(5, 20, 24);
   TrainOptions o = quick(10);
@@ -699,6 +747,37 @@ TEST(Rx, FindsTheOutlier) {
   double mean = 0;
   for (float v : s) mean += v;
   EXPECT_NEAR(mean / s.size(), 6.0 * (899.0 / 900.0), 1e-3);
+}
+
+// RX on K leading directions: the inverse covariance restricted to them, a
+// pixel off the mean along a trailing direction only scores 0 there.
+TEST(Rx, RankKeepsTheLeadingPrincipalDirections) {
+  const int B = 6, H = 30, W = 30;
+  Cube c(B, H, W);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.f, 1.f);
+  const float spread[B] = {5.f, 3.f, 2.f, 0.2f, 0.1f, 0.05f};  // three strong axes, three weak
+  for (size_t i = 0; i < c.pixels(); ++i)
+    for (int b = 0; b < B; ++b) c.data[size_t(b) * c.pixels() + i] = spread[b] * g(rng);
+  const RxBackground full = rx_fit(c);
+  EXPECT_EQ(scene_stats(CubeReader(c), Normalize::None, true, 0, nullptr, 0).rx.inverse, full.inverse);
+  EXPECT_EQ(scene_stats(CubeReader(c), Normalize::None, true, 0, nullptr, B).rx.inverse, full.inverse);
+  const RxBackground top = scene_stats(CubeReader(c), Normalize::None, true, 0, nullptr, 3).rx;
+  // inverse x covariance is the projector on the three leading directions.
+  torch::Tensor x = torch::from_blob(c.data.data(), {B, int64_t(c.pixels())}).to(torch::kFloat64);
+  torch::Tensor d = x - x.mean(1, true), cov = d.mm(d.t()) / double(c.pixels() - 1);
+  torch::Tensor inv = torch::from_blob(const_cast<double *>(top.inverse.data()), {B, B}, torch::kFloat64);
+  torch::Tensor proj = inv.mm(cov);
+  EXPECT_NEAR(proj.trace().item<double>(), 3.0, 1e-9);
+  EXPECT_LT((proj.mm(proj) - proj).abs().max().item<double>(), 1e-9);
+  Cube probe(B, 1, 2);
+  for (int b = 0; b < B; ++b) probe.data[size_t(b) * 2] = probe.data[size_t(b) * 2 + 1] = float(top.mean[b]);
+  probe.data[size_t(5) * 2] += 1.f;  // 20 spreads out along the weakest axis
+  probe.data[size_t(0) * 2 + 1] += 10.f;  // 2 spreads out along the strongest
+  const std::vector<float> ranked = rx_score(probe, top), all = rx_score(probe, full);
+  EXPECT_LT(ranked[0], 0.05f);
+  EXPECT_GT(all[0], 100.f);
+  EXPECT_NEAR(ranked[1], 4.f, 0.8f);
 }
 
 // Direct per-pixel dual-window RX with mirrored edges, as the header states it.

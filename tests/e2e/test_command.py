@@ -424,6 +424,23 @@ class Rasters(unittest.TestCase):
         self.assertIn("weight 3 for RX against every pixel (--rx-all-weight)", band.GetMetadataItem("BS3LNET_FUSION"))
         self.assertIn("3 x pfa(global RX, every pixel)", band.GetMetadataItem("BS3LNET_RAW_UNIT"))
         self.assertNotIn("per block", line)
+        # the purified RX term: full rank on 6 bands (the default keeps 20 directions), weight 0.2;
+        # on 2 leading directions weight 1, saved with the model; a weight given is said so
+        self.assertIn("0.2 for RX against the purified background (auto; full rank)", line)
+        code, so4, se = run("detect", p("in.tif"), p("e.tif"), *FAST[:-1], "--rx-rank", "2", "--save-model", p("r.pt"))
+        self.assertEqual(code, 0, se)
+        ranked = "1 for RX against the purified background (auto; its 2 leading principal directions)"
+        self.assertIn(ranked, so4)
+        ds = read(p("e.tif"))[2]  # held, as above
+        self.assertIn("rx_rank=2", ds.GetMetadataItem("BS3LNET_PARAMETERS"))
+        code, so5, se = run("apply", p("r.pt"), p("in.tif"), p("f.tif"))
+        self.assertEqual(code, 0, se)
+        self.assertIn(ranked, so5)
+        np.testing.assert_array_equal(read(p("e.tif"))[0], read(p("f.tif"))[0])
+        self.assertFalse(np.array_equal(read(p("a.tif"))[0], read(p("e.tif"))[0]))
+        code, so6, se = run("apply", p("r.pt"), p("in.tif"), p("g.tif"), "--rx-weight", "0.5")
+        self.assertEqual(code, 0, se)
+        self.assertIn("0.5 for RX against the purified background (--rx-weight; its 2 leading principal directions)", so6)
 
     def test_stray_values_are_said_and_leave_the_scale(self):
         d = tmpdir()
@@ -1241,6 +1258,7 @@ class BadInput(unittest.TestCase):
         self.expect_error(["detect", self.good, self.out(), "--steps", "ten"], "expects an integer")
         self.expect_error(["detect", self.good, self.out(), "--score", "max"], "unknown score 'max'", self.out())
         self.expect_error(["detect", self.good, self.out(), "--rx-weight", "-1"], "--rx-weight must be", self.out())
+        self.expect_error(["detect", self.good, self.out(), "--rx-rank", "-1"], "--rx-rank", self.out())
         self.expect_error(["detect", self.good, self.out(), "--rx-all-weight", "-1"], "--rx-all-weight must be",
                           self.out())
         self.expect_error(["detect", self.good, self.out(), "--rx-all-weight", "most"], "--rx-all-weight", self.out())

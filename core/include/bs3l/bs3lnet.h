@@ -113,10 +113,14 @@ struct DetectOptions {
   bool want_background = false;
   bool amp = false;  // CUDA only: bf16 autocast
   Score score = Score::Fused;
-  double rx_weight = 0.2;  // Score::Fused: weight of global RX's rank
+  // Score::Fused: the weight of RX against the purified background;
+  // negative: rx_weight_of's (1 on a background of leading directions).
+  double rx_weight = -1;
   // Refitting: global RX's background leaves out this fraction of the pixels,
-  // those the network's scaled score ranks highest (background_pixels).
+  // those the network's scaled score ranks highest (background_pixels), and
+  // keeps this many leading principal directions (0: all; rx_inverse_of).
   double rx_purify = 0.05;
+  int rx_rank = 20;
   // Score::Fused: the weight of RX against every pixel; negative: the
   // scene's rule, rx_all_weight(rx_kurtosis) (when refitting; else the
   // reference's own weight).

@@ -61,6 +61,9 @@ Tail tail_of(Score s);
 struct ScoreReference {
   std::vector<double> band_weight;          // scaled: 1 / (band's robust spread^2 x bands used); 0 skips a band
   std::vector<double> rx_mean, rx_inverse;  // global RX: background mean (B) and pseudo-inverse covariance (B x B)
+  // The leading principal directions rx_inverse keeps (0: all of them, as
+  // in model files of earlier builds).
+  int rx_rank = 0;
   std::vector<double> mse, scaled, rx;      // the three scores at the sample pixels, aligned
   // Global RX against every valid pixel (absent in model files of earlier
   // builds: the fused score then has no such term): background, its
@@ -89,6 +92,12 @@ struct ScoreReference {
   // The sample that RX against every pixel is calibrated on.
   const std::vector<double> &all_sample() const { return has_block_rx() ? rx_block : rx_all; }
 };
+
+// The weight of RX against the purified background: `option` when >= 0;
+// else 1 on a background of the leading principal directions
+// (ref.rx_rank > 0) and 0.2 on a full-rank one (as in model files of
+// earlier builds, whose scores stay as they were).
+double rx_weight_of(const ScoreReference &ref, double option);
 
 // A scene larger than this in a side is cut into fusion_blocks(side) equal
 // blocks per side for the weight of RX against every pixel: the rule was
@@ -137,7 +146,7 @@ void residual_energy(const float *residual, int bands, size_t count, const std::
 // m plus its valid-pixel 3x3 mean (targets span pixels); NaN where invalid.
 std::vector<float> with_neighbours(const std::vector<float> &m, int rows, int cols, const std::vector<uint8_t> &valid);
 
-// The raw score of kind s from its per-pixel parts (rx and rx_all only for
+// The raw score of kind s from its per-pixel parts (rx_weight: as for rx_weight_of) (rx and rx_all only for
 // Fused; rx_all weighted by ref.all_weight when the reference has it, or by
 // all_weights per pixel), with the fused components' p-values from the
 // reference's samples. A pixel weighed w_i instead of ref.all_weight has its

@@ -21,9 +21,10 @@ struct SceneStats {
 // streamed scene and the same scene in memory give the same statistics, bit
 // for bit. Throws Error on a non-finite valid value and when no pixel is valid.
 // rx_keep (rows x cols, row-major), when given, limits RX's background to the
-// valid pixels it marks nonzero.
+// valid pixels it marks nonzero. rx_rank > 0 keeps that many leading
+// principal directions in RX's inverse (rx_inverse_of); 0 keeps them all.
 SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool rx, int strip_rows = 0,
-                       const std::vector<uint8_t> *rx_keep = nullptr);
+                       const std::vector<uint8_t> *rx_keep = nullptr, int rx_rank = 0);
 
 // Band means in the network's input units (`scaling` applied): the fill
 // that stands in for nodata.
