@@ -131,7 +131,8 @@ std::vector<OptionDef> build() {
        "how residuals become scores (mse when training is faithful): mse = mean squared residual over bands (the "
        "paper's); scaled = each band's residual over its robust spread (1.4826 x MAD), squared, averaged over "
        "bands, plus its 3x3 neighbourhood mean; fused = -log10(pfa(scaled) + w x pfa(global RX)), each pfa from "
-       "the scene's own tail, RX's background fitted without the pixels scaled ranks highest (--rx-purify)",
+       "the scene's own tail, RX's background fitted without the pixels scaled ranks highest (--rx-purify), on its "
+       "leading principal directions (--rx-rank), and a third term of RX against every pixel (--rx-all-weight)",
        kScorers});
   add({"--rx-weight", "", T::Text, R::None, "W", "auto", {}, 0, 0,
        "fused: the weight w of the RX term against the purified background; auto: 1 when that background keeps "
@@ -234,7 +235,8 @@ const std::map<std::string, std::string> kLabels = {
     {"--max-memory", "Memory budget"}, {"--stream", "Stream the scene"}, {"--deterministic", "Deterministic CUDA"},
     {"--no-cuda-graph", "No CUDA graph"}, {"--amp", "Mixed precision (CUDA)"}, {"--score", "Score"},
     {"--rx-weight", "RX weight (purified background)"}, {"--rx-all-weight", "RX weight (every pixel)"},
-    {"--rx-purify", "RX background purification"}, {"--rx-rank", "RX principal directions kept"}, {"--stats", "Statistics from"}, {"--units", "Units"},
+    {"--rx-purify", "RX background purification"}, {"--rx-rank", "RX principal directions kept"},
+    {"--stats", "Statistics from"}, {"--units", "Units"},
     {"--background", "Background cube"}, {"--detections", "Detection mask"},
     {"--max-pfa", "Maximum false-alarm probability"}, {"--threshold", "Score threshold"},
     {"--top-percent", "Top percent of scores"}, {"--vector", "Detection polygons"}, {"--quicklook", "Quicklook"},

@@ -146,10 +146,10 @@ void residual_energy(const float *residual, int bands, size_t count, const std::
 // m plus its valid-pixel 3x3 mean (targets span pixels); NaN where invalid.
 std::vector<float> with_neighbours(const std::vector<float> &m, int rows, int cols, const std::vector<uint8_t> &valid);
 
-// The raw score of kind s from its per-pixel parts (rx_weight: as for rx_weight_of) (rx and rx_all only for
-// Fused; rx_all weighted by ref.all_weight when the reference has it, or by
-// all_weights per pixel), with the fused components' p-values from the
-// reference's samples. A pixel weighed w_i instead of ref.all_weight has its
+// The raw score of kind s from its per-pixel parts (rx and rx_all only for
+// Fused; rx_weight as rx_weight_of takes it; rx_all weighted by
+// ref.all_weight when the reference has it, or by all_weights per pixel),
+// with the fused components' p-values from the reference's samples. A pixel weighed w_i instead of ref.all_weight has its
 // sum scaled by (1 + rx_weight + all_weight) / (1 + rx_weight + w_i): each is
 // then the same weighted mean of p-values, so blocks compare.
 std::vector<float> raw_score(const ScoreReference &ref, Score s, double rx_weight, const std::vector<float> &mse,
