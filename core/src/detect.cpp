@@ -209,7 +209,7 @@ ScoreReference reference_of(Parts &s, std::vector<double> weights, const RxBackg
   for (size_t i = 0; i < valid.size(); ++i) valid[i] = std::isfinite(s.mse[i]);
   ScoreReference ref;
   ref.band_weight = std::move(weights);
-  ref.rx_mean = bg.mean, ref.rx_inverse = bg.inverse;
+  ref.rx_mean = bg.mean, ref.rx_inverse = bg.inverse, ref.rx_rank = bg.rank;
   ref.all_mean = all.mean, ref.all_inverse = all.inverse;
   ref.kurtosis = rx_kurtosis(s.rx_all, s.stray);  // the global one's; stray data does not decide it
   ref.all_weight = all_weight >= 0 ? all_weight : rx_all_weight(ref.kurtosis);
@@ -251,10 +251,6 @@ std::vector<float> fill_of(const Model::Impl &m, const SceneReader &scene) {
   if (!m.fill.empty()) return m.fill;
   return scaled_means(scene_stats(scene, Normalize::None, false).mean, m.scaling);
 }
-
-// The rank a background of `bands` bands keeps: all of them is 0, as in
-// model files of earlier builds.
-int rank_kept(int rank, int bands) { return rank > 0 && rank < bands ? rank : 0; }
 
 // Global RX's background when refitting: every valid pixel but the fraction
 // the network scores highest (one statistics pass).
@@ -316,7 +312,6 @@ Detection detect(const Model &model, const Cube &cube, const DetectOptions &o) {
                      all = purified_rx(CubeReader(cube), s.scaled, 0, s.stray);
   s.rx = rx_score(cube, bg), s.rx_all = rx_score(cube, all);
   d.reference = reference_of(s, weights, bg, all, o.rx_all_weight, CubeReader(cube), m.scaling);
-  d.reference.rx_rank = rank_kept(o.rx_rank, cube.bands);
   d.score = raw_score(d.reference, o.score, o.rx_weight, s.mse, s.scaled, s.rx, s.rx_all,
                       fused_weights(d.reference, o, cube.rows, cube.cols, {0, 0, cube.rows, cube.cols}));
   d.background = std::move(net.background);
@@ -427,7 +422,6 @@ Detection detect(const Model &model, const SceneReader &scene, const DetectOptio
   if (o.progress && !o.progress(1.0, 0)) throw Cancelled();
   Detection d;
   d.reference = refit ? reference_of(all, weights, bg, bg_all, o.rx_all_weight, scene, m.scaling) : model_ref;
-  if (refit) d.reference.rx_rank = rank_kept(o.rx_rank, B);
   if (d.reference.mse.empty()) throw Error("no valid pixel (everything is nodata or masked)");
   d.score = raw_score(d.reference, o.score, o.rx_weight, all.mse, all.scaled, all.rx, all.rx_all,
                       fused_weights(d.reference, o, H, W, {0, 0, H, W}));

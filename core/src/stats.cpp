@@ -41,9 +41,9 @@ std::vector<uint8_t> stray_pixels(const Cube &cube, const Scaling &s) {
 
 namespace {
 
-// RX's inverse covariance. Full rank: the pseudo-inverse, tolerance as
-// MATLAB's pinv (max(size) x eps x the largest singular value). Rank k: the
-// inverse on the k leading principal directions only. The trailing ones are
+// RX's inverse covariance. Rank 0: the pseudo-inverse, tolerance as
+// MATLAB's pinv (max(size) x eps x the largest singular value). Rank k
+// (below the band count): the inverse on the k leading principal directions only. The trailing ones are
 // mostly sensor noise, which whitening raises to equal weight; dropping
 // them lifted the fused score on 16 of 19 real scenes
 // (bench/results/quality_screening.md, "subspace RX").
@@ -51,7 +51,7 @@ std::vector<double> rx_inverse_of(const torch::Tensor &cov, int rank) {
   const int64_t B = cov.size(0);
   const double rtol = double(B) * std::numeric_limits<double>::epsilon();
   torch::Tensor inv;
-  if (rank <= 0 || rank >= B) {
+  if (rank == 0) {
     inv = torch::linalg_pinv(cov, rtol, /*hermitian=*/true);
   } else {
     auto [ev, vec] = torch::linalg_eigh(cov);  // ascending
@@ -204,7 +204,8 @@ SceneStats scene_stats(const SceneReader &scene, Normalize kind, bool want_rx, i
     const torch::Tensor m = torch::tensor(dsum, torch::kFloat64) / n;  // mean - shift
     const torch::Tensor cov = (scatter - n * m.outer(m)) / std::max(1.0, n - 1);
     for (int b = 0; b < B; ++b) s.rx.mean.push_back(shift[b] + m[b].item<double>());
-    s.rx.inverse = rx_inverse_of(cov, rx_rank);
+    s.rx.rank = rx_rank > 0 && rx_rank < B ? rx_rank : 0;  // as many as bands is plain RX
+    s.rx.inverse = rx_inverse_of(cov, s.rx.rank);
   }
   return s;
 }

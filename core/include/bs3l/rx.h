@@ -12,6 +12,7 @@ std::vector<float> rx_global(const Cube &cube);
 // the distance of each valid pixel of any cube with as many bands to them.
 struct RxBackground {
   std::vector<double> mean, inverse;  // B, and B x B row-major
+  int rank = 0;  // the leading principal directions `inverse` keeps (0: all)
 };
 RxBackground rx_fit(const Cube &cube);
 std::vector<float> rx_score(const Cube &cube, const RxBackground &background);
